@@ -1,0 +1,1 @@
+"""The backend-katas harness: catalog, stubs, services, checks and the `katas` CLI."""

@@ -1,0 +1,88 @@
+"""Benchmarks: measured ratios, kept out of the tests.
+
+A kata may ship ``bench.py`` with ``def bench() -> list[Ratio]``. ``nox -s bench -- stage1``
+(or ``katas bench stage1``) imports each one, runs it against the reference solution and writes a
+Markdown table to ``bench-results/<stage>.md``. Tests assert deterministic properties only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import timeit
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from katas.catalog import Kata
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One comparison: ``ratio`` > 1 means the candidate is better (faster or smaller)."""
+
+    what: str
+    baseline: str
+    candidate: str
+    baseline_value: float
+    candidate_value: float
+    unit: str  # "s" for seconds, "B" for bytes
+
+    @property
+    def ratio(self) -> float:
+        return self.baseline_value / self.candidate_value if self.candidate_value else float("inf")
+
+
+def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -> float:
+    """Seconds per call: the best of ``repeat`` rounds (the least disturbed by other load)."""
+    return min(timeit.repeat(func, repeat=repeat, number=number)) / number
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "B":
+        for scale, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+            if value >= scale:
+                return f"{value / scale:.1f} {name}"
+        return f"{value:.0f} B"
+    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= scale:
+            return f"{value / scale:.2f} {name}"
+    return f"{value * 1e9:.0f} ns"
+
+
+def run(katas: Iterable[Kata]) -> list[tuple[Kata, Ratio]]:
+    results: list[tuple[Kata, Ratio]] = []
+    for kata in katas:
+        if not (kata.path / "bench.py").is_file():
+            continue
+        module = importlib.import_module(f"{kata.stage}.{kata.name}.bench")
+        results.extend((kata, ratio) for ratio in module.bench())
+    return results
+
+
+def markdown(title: str, results: list[tuple[Kata, Ratio]]) -> str:
+    lines = [
+        f"# Bench: {title}",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. "
+        "Ratio = baseline / candidate: above 1 the candidate wins. Times are the best of repeated runs.",
+        "",
+        "| kata | what | baseline | candidate | ratio |",
+        "|---|---|---|---|---:|",
+    ]
+    for kata, r in results:
+        lines.append(
+            f"| {kata.name} | {r.what} | {r.baseline}: {_fmt(r.baseline_value, r.unit)} "
+            f"| {r.candidate}: {_fmt(r.candidate_value, r.unit)} | {r.ratio:.1f}× |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(root: Path, title: str, results: list[tuple[Kata, Ratio]]) -> Path:
+    out = root / "bench-results" / f"{title}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(markdown(title, results), encoding="utf-8")
+    return out

@@ -1,0 +1,1 @@
+"""Pytest plugin: service fixtures and the report of what served them."""

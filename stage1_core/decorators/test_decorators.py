@@ -1,0 +1,106 @@
+"""Decorators kata: each test applies the decorator inside the test, so one gap fails one test."""
+
+from __future__ import annotations
+
+import pytest
+
+from .decorators import count_calls, memoize, retry, timed
+
+
+def test_count_calls_counts_and_keeps_metadata() -> None:
+    @count_calls
+    def greet(name: str) -> str:
+        """Say hello."""
+        return f"hello {name}"
+
+    assert greet("ada") == "hello ada", "the wrapper must return what the function returns"
+    greet("bob")
+    assert greet.calls == 2, "wrapper.calls counts every call"  # type: ignore[attr-defined]
+    assert greet.__name__ == "greet", "functools.wraps keeps __name__ for logs and tracebacks"
+    assert greet.__doc__ == "Say hello.", "functools.wraps keeps the docstring"
+    assert greet.__wrapped__ is not None, "functools.wraps sets __wrapped__ for introspection"  # type: ignore[attr-defined]
+
+
+class Flaky:
+    """Fails ``failures`` times with ``error``, then returns 'ok'."""
+
+    def __init__(self, failures: int, error: type[Exception] = ConnectionError) -> None:
+        self.failures, self.error, self.attempts = failures, error, 0
+
+    def __call__(self) -> str:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise self.error(f"attempt {self.attempts} failed")
+        return "ok"
+
+
+def test_retry_succeeds_after_failures_with_growing_waits() -> None:
+    waits: list[float] = []
+    flaky = Flaky(failures=3)
+    call = retry(5, exceptions=(ConnectionError,), delay=0.1, backoff=2, sleep=waits.append)(flaky)
+    assert call() == "ok"
+    assert flaky.attempts == 4, "three failures then one success: four attempts"
+    assert waits == pytest.approx([0.1, 0.2, 0.4]), "waits grow: delay, delay*backoff, ..."
+
+
+def test_retry_gives_up_after_times_attempts() -> None:
+    waits: list[float] = []
+    flaky = Flaky(failures=10)
+    call = retry(3, exceptions=(ConnectionError,), sleep=waits.append)(flaky)
+    with pytest.raises(ConnectionError, match="attempt 3 failed"):
+        call()
+    assert flaky.attempts == 3, "times=3 means three attempts in all, not three retries"
+    assert len(waits) == 2, "no sleep after the last attempt"
+
+
+def test_retry_does_not_retry_unlisted_errors() -> None:
+    flaky = Flaky(failures=1, error=ValueError)
+    call = retry(3, exceptions=(ConnectionError,), sleep=lambda _: None)(flaky)
+    with pytest.raises(ValueError):
+        call()
+    assert flaky.attempts == 1, "a bug (ValueError) is not a transient error: fail at once"
+
+
+def test_retry_keeps_metadata() -> None:
+    @retry(2, sleep=lambda _: None)
+    def fetch() -> int:
+        """Fetch a number."""
+        return 42
+
+    assert (fetch(), fetch.__name__, fetch.__doc__) == (42, "fetch", "Fetch a number.")
+
+
+def test_memoize_caches_by_arguments() -> None:
+    computed: list[int] = []
+
+    @memoize(maxsize=2)
+    def square(n: int) -> int:
+        computed.append(n)
+        return n * n
+
+    assert [square(3), square(3), square(4)] == [9, 9, 16]
+    assert computed == [3, 4], "the second square(3) comes from the cache"
+    square(5)  # evicts 3: maxsize=2 keeps the two most recent
+    square(3)
+    assert computed == [3, 4, 5, 3], "maxsize bounds the cache (least recently used goes first)"
+    info = square.cache_info()  # type: ignore[attr-defined]
+    assert (info.hits, info.misses, info.maxsize) == (1, 4, 2)
+    square.cache_clear()  # type: ignore[attr-defined]
+    assert square.cache_info().currsize == 0  # type: ignore[attr-defined]
+
+
+def test_timed_reports_every_call_even_on_error() -> None:
+    ticks = iter([10.0, 10.5, 20.0, 23.0])
+    records: list[tuple[str, float]] = []
+
+    @timed(lambda name, seconds: records.append((name, seconds)), clock=lambda: next(ticks))
+    def work(fail: bool) -> str:
+        if fail:
+            raise RuntimeError("boom")
+        return "done"
+
+    assert work(False) == "done"
+    with pytest.raises(RuntimeError):
+        work(True)
+    qualname = "test_timed_reports_every_call_even_on_error.<locals>.work"
+    assert records == [(qualname, 0.5), (qualname, 3.0)], "a failing call is timed too (finally)"
