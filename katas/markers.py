@@ -6,17 +6,18 @@ A learner's part of a file is fenced by two comment lines, in the file's own com
     ...reference solution...
     # kata: end
 
-Stubbing replaces each region (fences included) with a TODO line carrying the task; in Python
-files a ``raise NotImplementedError(<task>)`` follows it, so the module still imports and every
-call into the unfinished code fails loudly. Python regions must sit inside a function body, where
-that ``raise`` is legal at import time.
+Stubbing replaces each region (fences included) with a TODO line carrying the task. In Python,
+a region inside a function body also gets ``raise NotImplementedError(<task>)``, so the module
+still imports and every call into the unfinished code fails loudly; a region at module or class
+level (a Protocol, a TypedDict, a class attribute) gets ``...`` instead, since a ``raise`` there
+would break the import. Config files (YAML, TOML, Dockerfile, HCL, ...) keep just the TODO line.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 TODO_TAG = "TODO(kata):"
@@ -30,7 +31,6 @@ _PREFIX_BY_SUFFIX = {
     ".js": "//", ".ts": "//", ".sol": "//", ".proto": "//", ".go": "//",
 }
 _PREFIX_BY_NAME = {"Dockerfile": "#", "Containerfile": "#", "Makefile": "#", "nginx.conf": "#"}
-_PYTHON_SUFFIXES = {".py", ".pyx"}
 
 
 class MarkerError(ValueError):
@@ -44,6 +44,7 @@ class Region:
     end: int  # 1-based line of the end fence
     task: str
     indent: str
+    in_function: bool = False
 
 
 def comment_prefix(path: Path) -> str | None:
@@ -97,11 +98,12 @@ def find_regions(path: Path, text: str | None = None) -> list[Region]:
             "after the solution"
         )
     if path.suffix == ".py" and regions:
-        _check_python_regions(path, text, regions)
+        regions = _locate_python_regions(path, text, regions)
     return regions
 
 
-def _check_python_regions(path: Path, text: str, regions: list[Region]) -> None:
+def _locate_python_regions(path: Path, text: str, regions: list[Region]) -> list[Region]:
+    """Mark which regions sit in a function body, where the stub may raise."""
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
@@ -110,19 +112,17 @@ def _check_python_regions(path: Path, text: str, regions: list[Region]) -> None:
         node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     ]
     statement_lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.stmt)]
+    located = []
     for region in regions:
         inner = [line for line in statement_lines if region.begin < line < region.end]
-        inside = any(
+        in_function = any(
             fn.lineno < region.begin
             and len(region.indent) > fn.col_offset
             and all(line <= (fn.end_lineno or fn.lineno) for line in inner)
             for fn in functions
         )
-        if not inside:
-            raise MarkerError(
-                f"{path}:{region.begin}: a Python solution region must sit inside a function "
-                "body (its stub raises NotImplementedError, which would break the import)"
-            )
+        located.append(replace(region, in_function=in_function))
+    return located
 
 
 def stub_text(path: Path, text: str) -> str:
@@ -134,8 +134,10 @@ def stub_text(path: Path, text: str) -> str:
     lines = text.splitlines(keepends=True)
     for region in reversed(regions):
         replacement = [f"{region.indent}{prefix} {TODO_TAG} {region.task}\n"]
-        if path.suffix in _PYTHON_SUFFIXES:
+        if region.in_function or path.suffix == ".pyx":
             replacement.append(f"{region.indent}raise NotImplementedError({region.task!r})\n")
+        elif path.suffix == ".py":
+            replacement.append(f"{region.indent}...\n")
         lines[region.begin - 1 : region.end] = replacement
     return "".join(lines)
 
