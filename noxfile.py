@@ -1,0 +1,79 @@
+"""Sessions: one per stage, the harness tests, lint, typecheck, check (solutions pass, stubs
+fail) and bench. ``nox -l`` lists them; arguments after ``--`` go to pytest (or to the command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests", "stage1"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+STAGES = {
+    "stage1": "stage1_core",
+    "stage2": "stage2_web",
+    "stage3": "stage3_data",
+    "stage4": "stage4_architecture",
+    "stage5": "stage5_devops",
+    "stage6": "stage6_frontier",
+    "capstones": "capstones",
+}
+PRESENT = {group: folder for group, folder in STAGES.items() if (ROOT / folder / "stage.toml").is_file()}
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """The harness itself plus the named dependency groups of pyproject.toml."""
+    requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
+    session.install("-e", ".", *requirements)
+
+
+def stage_session(group: str, folder: str) -> None:
+    @nox.session(name=group)
+    def run_stage(session: nox.Session) -> None:
+        install(session, group, "services")
+        session.run("pytest", folder, *session.posargs)
+
+    run_stage.__doc__ = f"Run the {folder} katas against real services (posargs go to pytest)."
+
+
+for _group, _folder in PRESENT.items():
+    stage_session(_group, _folder)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Test the harness itself: catalog, markers, services, CLI, check."""
+    install(session, "test", "services")
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the harness and the type-hints kata."""
+    install(session, "dev", "stage1")
+    session.run("mypy", "katas", "noxfile.py", "stage1_core/type_hints/typed.py")
+
+
+@nox.session
+def check(session: nox.Session) -> None:
+    """Prove katas both ways in a temporary copy (posargs: kata names or stages)."""
+    install(session, *PRESENT, "services")
+    session.run("katas", "check", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure speed and memory ratios (posargs: stages or katas) into bench-results/."""
+    install(session, *PRESENT)
+    session.run("katas", "bench", *(session.posargs or list(PRESENT)))
