@@ -126,10 +126,9 @@ _redis_db_index = itertools.cycle(range(1, 16))  # db 0 stays free for whatever 
 
 def with_redis_db(url: str, index: int) -> str:
     """``url`` selecting database ``index`` (redis://host/N, or unix://path?db=N)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return urlunsplit(parts._replace(query=f"db={index}"))
-    return urlunsplit(parts._replace(path=f"/{index}"))
+    if url.startswith("unix://"):  # urlunsplit would drop the empty host of unix:///path
+        return f"{url.partition('?')[0]}?db={index}"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{index}"))
 
 
 @pytest.fixture

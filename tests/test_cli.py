@@ -1,0 +1,120 @@
+"""The katas CLI on a throwaway checkout: output, errors, start's safety, run and check."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from katas.cli import app
+
+from .conftest import KATA_TOML, FakeRepo
+
+runner = CliRunner()
+
+
+def katas(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_list_json_describes_each_kata(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    code, output = katas("list", "--json")
+    assert code == 0
+    assert json.loads(output) == [
+        {
+            "name": "double", "stage": "stage1_core", "title": "Double it",
+            "covers": ["s1-decorators"], "level": "junior", "services": [], "points": 10,
+        }
+    ]  # fmt: skip
+
+
+def test_unknown_kata_suggests_the_closest_name(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    code, output = katas("show", "dubble")
+    assert code == 2
+    assert "unknown kata or stage 'dubble'; did you mean 'double'?" in output
+
+
+def test_stage_where_one_kata_is_expected(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    code, output = katas("hint", "stage1")
+    assert code == 2 and "'stage1' is a stage" in output
+
+
+def test_hints_one_at_a_time(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    assert katas("hint", "double") == (0, "hint 1/2: multiply by two\n")
+    assert katas("hint", "double", "2") == (0, "hint 2/2: return 2 * n\n")
+    code, output = katas("hint", "double", "3")
+    assert code == 2 and "double has hints 1 to 2" in output
+
+
+def test_catalog_errors_exit_2_with_one_line_each(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata(toml=KATA_TOML.replace("s1-decorators", "s9-nothing"))
+    code, output = katas("list")
+    assert code == 2
+    [line] = output.strip().splitlines()
+    assert line.startswith("error: ") and "unknown syllabus id 's9-nothing'" in line
+
+
+def test_outside_a_checkout(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("katas.catalog.__file__", str(tmp_path / "nowhere" / "katas" / "c.py"))
+    code, output = katas("list")
+    assert code == 2 and "not inside a backend-katas checkout" in output
+
+
+def test_start_needs_a_target(fake_repo: FakeRepo) -> None:
+    code, output = katas("start")
+    assert code == 2 and "name a kata or a stage" in output
+
+
+def test_start_stubs_then_run_fails_then_passes_again(fake_repo: FakeRepo) -> None:
+    folder = fake_repo.add_kata()
+    fake_repo.commit_all()
+    assert katas("run", "double")[0] == 0, "the reference solution passes as shipped"
+    code, output = katas("start", "double")
+    assert code == 0 and "stubbed double" in output
+    stubbed = (folder / "solution.py").read_text()
+    assert "raise NotImplementedError('return twice n')" in stubbed
+    assert katas("run", "double")[0] == 1, "the stub fails its tests"
+    (folder / "solution.py").write_text("def double(n: int) -> int:\n    return n + n\n")
+    assert katas("run", "double")[0] == 0, "the learner's own solution passes"
+
+
+def test_start_refuses_a_dirty_tree_and_force_keeps_a_backup(fake_repo: FakeRepo) -> None:
+    folder = fake_repo.add_kata()
+    fake_repo.commit_all()
+    work = "def double(n: int) -> int:\n    # kata: begin return twice n\n    return n * 2  # mine\n    # kata: end\n"
+    (folder / "solution.py").write_text(work)
+    code, output = katas("start", "double")
+    assert code == 2 and "uncommitted changes in stage1_core/double/solution.py" in output
+    assert (folder / "solution.py").read_text() == work, "nothing was touched"
+    code, output = katas("start", "double", "--force")
+    assert code == 0 and "backed up 1 file(s)" in output
+    [backup] = (fake_repo.root / ".katas" / "backups").glob("*/stage1_core/double/solution.py")
+    assert backup.read_text() == work, "the learner's work survives in the backup"
+
+
+def test_check_proves_a_good_kata_and_flags_a_test_that_passes_on_the_stub(
+    fake_repo: FakeRepo,
+) -> None:
+    fake_repo.add_kata()
+    weak = "from .solution import double\n\n\ndef test_weak() -> None:\n    assert callable(double)\n"
+    fake_repo.add_kata("weak", test=weak)
+    code, output = katas("check")
+    assert code == 1
+    assert "1 of 2 katas proven both ways" in output
+    assert "weak: stub: test_solution::test_weak passed on the stub; it must fail" in output
+    assert katas("check", "double")[0] == 0
+
+
+def test_check_flags_a_failing_solution(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata(solution=GOOD.replace("2 * n", "3 * n"))
+    code, output = katas("check", "stage1")
+    assert code == 1 and "solution: test_solution::test_double failed" in output
+
+
+GOOD = "def double(n: int) -> int:\n    # kata: begin return twice n\n    return 2 * n\n    # kata: end\n"

