@@ -42,13 +42,13 @@ def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -
 
 def _fmt(value: float, unit: str) -> str:
     if unit == "B":
-        for scale, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
-            if value >= scale:
-                return f"{value / scale:.1f} {name}"
+        for size, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+            if value >= size:
+                return f"{value / size:.1f} {name}"
         return f"{value:.0f} B"
-    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if value >= scale:
-            return f"{value / scale:.2f} {name}"
+    for seconds, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= seconds:
+            return f"{value / seconds:.2f} {name}"
     return f"{value * 1e9:.0f} ns"
 
 

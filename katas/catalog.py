@@ -125,7 +125,9 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
     folder = root / stage / slug
     manifest = root / stage / "stage.toml"
     if not folder.is_dir():
-        problems.append(f"{manifest}: lists '{slug}' but {folder} does not exist; remove it or add it")
+        problems.append(
+            f"{manifest}: lists '{slug}' but {folder} does not exist; remove it or add it"
+        )
         return None
     toml_path = folder / "kata.toml"
     if not toml_path.is_file():
@@ -141,7 +143,9 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         elif key in data and not isinstance(data[key], kind):
             problems.append(f"{toml_path}: '{key}' must be a {kind.__name__}")
     for key in sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL)):
-        problems.append(f"{toml_path}: unknown key '{key}'; allowed: {', '.join(_REQUIRED | _OPTIONAL)}")
+        problems.append(
+            f"{toml_path}: unknown key '{key}'; allowed: {', '.join(_REQUIRED | _OPTIONAL)}"
+        )
     if len(problems) > before:
         return None
     known = syllabus()

