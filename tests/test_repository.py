@@ -1,0 +1,33 @@
+"""The real repository: its catalog is valid, the syllabus is covered, the README links every kata."""
+
+from __future__ import annotations
+
+from katas import catalog
+
+from .conftest import REPO
+
+STAGE1_IDS = {bullet for bullet, b in catalog.syllabus().items() if b.stage == "stage1_core"}
+
+
+def test_catalog_loads_and_covers_stage1() -> None:
+    katas = catalog.load(REPO)
+    covered = catalog.coverage(katas)
+    missing = sorted(bullet for bullet in STAGE1_IDS if not covered[bullet])
+    assert len(STAGE1_IDS) == 11
+    assert missing == [], f"stage 1 ids with no kata: {missing}"
+
+
+def test_readme_links_every_kata() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    unlinked = [k.name for k in catalog.load(REPO) if f"({k.stage}/{k.name}/)" not in readme]
+    assert unlinked == [], f"add these katas to the README's stage map: {unlinked}"
+
+
+def test_each_kata_readme_quotes_its_article_bullets() -> None:
+    syllabus = catalog.syllabus()
+    for kata in catalog.load(REPO):
+        text = kata.readme.read_text(encoding="utf-8")
+        for bullet in kata.covers:
+            chinese = syllabus[bullet].zh.split("：")[-1].split("（")[0].strip()
+            assert chinese in text, f"{kata.readme}: quote the article bullet '{syllabus[bullet].zh}'"
+        assert "## Tasks" in text, f"{kata.readme}: needs a '## Tasks' section"
