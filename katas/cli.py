@@ -90,10 +90,13 @@ def list_(
     if as_json:
         out.print_json(json.dumps([k.summary() for k in katas], ensure_ascii=False))
         return
-    table = Table("#", "kata", "stage", "title", "covers", "level", "services", "points")
+    table = Table("#", "kata", "title", "covers", "level", "services", "points")
+    table.columns[1].no_wrap = True
     for number, kata in enumerate(katas, 1):
+        if number > 1 and kata.stage != katas[number - 2].stage:
+            table.add_section()
         table.add_row(
-            str(number), kata.name, kata.stage, kata.title, ", ".join(kata.covers),
+            str(number), kata.name, kata.title, ", ".join(kata.covers),
             kata.level, ", ".join(kata.services) or "-", str(kata.points),
         )  # fmt: skip
     out.print(table)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,9 +39,13 @@ class ServiceBroker:
         return self.endpoints[name]
 
     def close(self) -> None:
+        """Stop everything started, in reverse order; one failure does not leak the rest."""
         for endpoint in reversed(list(self.endpoints.values())):
             if endpoint.stop is not None:
-                endpoint.stop()
+                try:
+                    endpoint.stop()
+                except Exception as exc:
+                    warnings.warn(f"stopping {endpoint.provider} failed: {exc}", stacklevel=1)
         self.endpoints.clear()
 
 
