@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
@@ -27,7 +28,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# Piped output (CI logs, grep) is not cut at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -90,14 +92,21 @@ def list_(
     if as_json:
         out.print_json(json.dumps([k.summary() for k in katas], ensure_ascii=False))
         return
-    table = Table("#", "kata", "title", "covers", "level", "services", "points")
-    table.columns[1].no_wrap = True
+    with_services = any(k.services for k in katas)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("#", "kata", "level", "pts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("covers")
+    if with_services:
+        table.add_column("services")
+    table.add_column("title")
     for number, kata in enumerate(katas, 1):
         if number > 1 and kata.stage != katas[number - 2].stage:
             table.add_section()
+        services = [" ".join(kata.services) or "-"] if with_services else []
         table.add_row(
-            str(number), kata.name, kata.title, ", ".join(kata.covers),
-            kata.level, ", ".join(kata.services) or "-", str(kata.points),
+            str(number), kata.name, kata.level, str(kata.points), " ".join(kata.covers),
+            *services, kata.title,
         )  # fmt: skip
     out.print(table)
 

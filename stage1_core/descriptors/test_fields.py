@@ -1,0 +1,173 @@
+"""Descriptors kata: test classes are defined inside the tests, so one gap fails one test."""
+
+from __future__ import annotations
+
+import pytest
+
+from .fields import Field, NonEmptyStr, OneOf, PositiveInt, Product, cached_lazy
+
+
+def test_class_access_returns_the_descriptor() -> None:
+    class Point:
+        x = Field(int)
+
+    assert isinstance(Point.x, Field), "Point.x (no instance) must return the descriptor itself"
+    assert (Point.x.name, Point.x.qualname) == ("x", "Point.x"), "__set_name__ recorded the name"
+
+
+def test_values_live_in_each_instance_dict() -> None:
+    class Point:
+        x = Field(int)
+
+    a, b = Point(), Point()
+    a.x, b.x = 1, 2
+    assert (a.x, b.x) == (1, 2), "each instance keeps its own value, not one shared by the class"
+    assert vars(a) == {"x": 1}, "the value is stored in instance.__dict__ under the field's name"
+
+
+def test_unset_field_raises_attribute_error() -> None:
+    class Point:
+        x = Field(int)
+
+    point = Point()
+    with pytest.raises(AttributeError, match=r"Point\.x"):
+        _ = point.x
+    assert getattr(point, "x", None) is None, (
+        "AttributeError (not KeyError) keeps getattr() working"
+    )
+    assert not hasattr(point, "x"), "hasattr() relies on AttributeError too"
+
+
+def test_wrong_type_raises_type_error_naming_the_attribute() -> None:
+    class Point:
+        x = Field(int)
+
+    point = Point()
+    with pytest.raises(TypeError, match=r"Point\.x"):
+        point.x = "1"  # type: ignore[assignment]
+    assert "x" not in vars(point), "a rejected value must not be stored"
+
+
+def test_positive_int_rejects_zero_negatives_and_bools() -> None:
+    class Order:
+        quantity = PositiveInt()
+
+    order = Order()
+    order.quantity = 3
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="quantity"):
+            order.quantity = bad
+    with pytest.raises(TypeError, match="quantity"):
+        order.quantity = True  # bool subclasses int: isinstance(True, int) is True
+    with pytest.raises(TypeError, match="quantity"):
+        order.quantity = 2.5  # type: ignore[assignment]
+    assert order.quantity == 3, "a failed assignment keeps the previous value (validate first)"
+
+
+def test_non_empty_str_rejects_blank_strings() -> None:
+    class Tag:
+        label = NonEmptyStr()
+
+    tag = Tag()
+    tag.label = "sale"
+    for bad in ("", "   ", "\n\t"):
+        with pytest.raises(ValueError, match="label"):
+            tag.label = bad
+    assert tag.label == "sale"
+
+
+def test_one_of_rejects_unknown_choices_and_lists_them() -> None:
+    class Ticket:
+        state = OneOf("open", "closed")
+
+    ticket = Ticket()
+    ticket.state = "closed"
+    with pytest.raises(ValueError, match="state") as caught:
+        ticket.state = "pending"
+    message = str(caught.value)
+    assert "'open'" in message and "'closed'" in message, "tell the caller what is allowed"
+    assert ticket.state == "closed"
+
+
+def test_product_validates_every_field() -> None:
+    desk = Product("Standing desk", 49_900, quantity=2, status="active")
+    assert (desk.name, desk.price_cents, desk.quantity, desk.status) == (
+        "Standing desk",
+        49_900,
+        2,
+        "active",
+    )
+    with pytest.raises(ValueError, match="price_cents"):
+        Product("Desk", 0)
+    with pytest.raises(ValueError, match="name"):
+        Product("  ", 100)
+    with pytest.raises(ValueError, match="status"):
+        Product("Desk", 100, status="sold")
+    with pytest.raises(ValueError, match="price_cents"):
+        desk.price_cents = -5
+    assert desk.price_cents == 49_900, "validation runs on every assignment, not only in __init__"
+
+
+def test_cached_lazy_computes_once_per_instance() -> None:
+    calls: list[str] = []
+
+    class Report:
+        def __init__(self, rows: list[int]) -> None:
+            self.rows = rows
+
+        @cached_lazy
+        def total(self) -> int:
+            calls.append("total")
+            return sum(self.rows)
+
+    first, second = Report([1, 2, 3]), Report([10])
+    assert (first.total, first.total, first.total) == (6, 6, 6)
+    assert len(calls) == 1, "the first read computes, later reads reuse the stored value"
+    assert second.total == 10, "each instance has its own value (don't cache on the descriptor)"
+    assert len(calls) == 2, "a second instance computes separately, once"
+    assert isinstance(Report.total, cached_lazy), "on the class, return the descriptor itself"
+
+
+def test_cached_lazy_stores_in_instance_dict_and_steps_aside() -> None:
+    calls: list[str] = []
+
+    class Report:
+        @cached_lazy
+        def total(self) -> int:
+            calls.append("total")
+            return 42
+
+    report = Report()
+    assert report.total == 42
+    assert vars(report) == {"total": 42}, "the value goes into instance.__dict__ under its name"
+    del Report.total  # the descriptor is gone: reads can only be served by the instance dict
+    assert report.total == 42, "after the first read, lookups never reach the descriptor again"
+    assert len(calls) == 1
+
+
+def test_cached_lazy_recomputes_after_del_and_can_be_overridden() -> None:
+    rows = [1, 2]
+
+    class Report:
+        @cached_lazy
+        def total(self) -> int:
+            return sum(rows)
+
+    report = Report()
+    assert report.total == 3
+    rows.append(4)
+    assert report.total == 3, "cached: a change in the inputs is not seen until invalidated"
+    del report.total
+    assert report.total == 7, "del drops the cached value; the next read recomputes"
+    report.total = 0
+    assert report.total == 0, "a non-data descriptor lets the instance __dict__ win"
+
+
+def test_product_search_terms_are_lazy() -> None:
+    desk = Product("Standing Desk", 100)
+    assert "search_terms" not in vars(desk), "nothing is computed before the first read"
+    assert desk.search_terms == frozenset({"standing", "desk"})
+    desk.name = "Chair"
+    assert desk.search_terms == frozenset({"standing", "desk"}), "stale until invalidated"
+    del desk.search_terms
+    assert desk.search_terms == frozenset({"chair"})

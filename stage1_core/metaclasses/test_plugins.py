@@ -1,0 +1,222 @@
+"""Metaclasses kata: every class is defined inside its test, so each test has a fresh registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import pytest
+
+from .plugins import KeyedSingletonMeta, Plugin, RegistryMeta
+
+
+def test_concrete_subclasses_register_and_abstract_bases_do_not() -> None:
+    class Exporter(metaclass=RegistryMeta):
+        @abstractmethod
+        def export(self, rows: list[str]) -> str: ...
+
+    class TextExporter(Exporter, abstract=True):
+        separator = ","
+
+    class CsvExporter(TextExporter):
+        name = "csv"
+
+        def export(self, rows: list[str]) -> str:
+            return self.separator.join(rows)
+
+    class JsonExporter(Exporter):
+        name = "json"
+
+        def export(self, rows: list[str]) -> str:
+            return str(rows)
+
+    assert Exporter.registry == {"csv": CsvExporter, "json": JsonExporter}, (
+        "concrete classes register by name at definition; the root and abstract bases do not"
+    )
+    assert CsvExporter.registry is Exporter.registry, "the whole family shares the root's registry"
+    assert Exporter.registry["csv"]().export(["a", "b"]) == "a,b"
+
+
+def test_each_root_starts_its_own_registry() -> None:
+    class Exporter(metaclass=RegistryMeta):
+        pass
+
+    class Importer(metaclass=RegistryMeta):
+        pass
+
+    class CsvExporter(Exporter):
+        name = "csv"
+
+    class CsvImporter(Importer):
+        name = "csv"
+
+    assert (Exporter.registry, Importer.registry) == ({"csv": CsvExporter}, {"csv": CsvImporter}), (
+        "two families may both have a 'csv': a registry belongs to a root, not to the metaclass"
+    )
+
+
+def test_duplicate_name_fails_at_the_class_statement_naming_both() -> None:
+    class Exporter(metaclass=RegistryMeta):
+        pass
+
+    class CsvExporter(Exporter):
+        name = "csv"
+
+    with pytest.raises(TypeError) as caught:
+
+        class FastCsvExporter(Exporter):
+            name = "csv"
+
+    message = str(caught.value)
+    assert "CsvExporter" in message and "FastCsvExporter" in message, (
+        "name both classes: the reader must find the clash without a debugger"
+    )
+    assert Exporter.registry == {"csv": CsvExporter}, "the first registration is kept"
+
+
+def test_missing_name_fails_at_the_class_statement() -> None:
+    class Exporter(metaclass=RegistryMeta):
+        pass
+
+    class CsvExporter(Exporter):
+        name = "csv"
+
+    with pytest.raises(TypeError, match="Nameless"):
+
+        class Nameless(Exporter):
+            pass
+
+    with pytest.raises(TypeError, match="TsvExporter"):
+
+        class TsvExporter(CsvExporter):  # inherits name = "csv" but does not set its own
+            pass
+
+    with pytest.raises(TypeError, match="Blank"):
+
+        class Blank(Exporter):
+            name = ""
+
+    assert Exporter.registry == {"csv": CsvExporter}
+
+
+def test_unimplemented_abstract_method_fails_at_definition_not_instantiation() -> None:
+    class Interface(ABC):
+        @abstractmethod
+        def export(self, rows: list[str]) -> str: ...
+
+    class Lazy(Interface):  # a plain ABC accepts this class statement...
+        pass
+
+    with pytest.raises(TypeError):
+        Lazy()  # type: ignore[abstract]  # ...and only complains when someone instantiates it
+
+    class Exporter(metaclass=RegistryMeta):
+        @abstractmethod
+        def export(self, rows: list[str]) -> str: ...
+
+        @abstractmethod
+        def content_type(self) -> str: ...
+
+    with pytest.raises(TypeError, match="Broken") as caught:
+
+        class Broken(Exporter):
+            name = "broken"
+
+            def export(self, rows: list[str]) -> str:
+                return ""
+
+    assert "content_type" in str(caught.value), "say which methods are missing"
+    assert "export" not in str(caught.value), "export is implemented: list only what is missing"
+    assert Exporter.registry == {}, "a rejected class must not be registered"
+
+
+def test_init_subclass_registry_without_a_metaclass() -> None:
+    class Exporter(Plugin):
+        pass
+
+    class TextExporter(Exporter):  # no name=: an abstract base
+        pass
+
+    class CsvExporter(TextExporter, name="csv"):
+        pass
+
+    class Notifier(Plugin):
+        pass
+
+    class CsvNotifier(Notifier, name="csv"):
+        pass
+
+    assert Exporter.registry == {"csv": CsvExporter}, "only classes given name= register"
+    assert Notifier.registry == {"csv": CsvNotifier}, "each direct Plugin subclass is a family"
+    assert CsvExporter.name == "csv", "the name= keyword becomes the class attribute"
+
+
+def test_init_subclass_rejects_a_duplicate_name_naming_both() -> None:
+    class Exporter(Plugin):
+        pass
+
+    class CsvExporter(Exporter, name="csv"):
+        pass
+
+    with pytest.raises(TypeError) as caught:
+
+        class OtherCsv(Exporter, name="csv"):
+            pass
+
+    message = str(caught.value)
+    assert "CsvExporter" in message and "OtherCsv" in message
+    assert Exporter.registry == {"csv": CsvExporter}
+
+
+def test_init_subclass_passes_other_keywords_on() -> None:
+    class Tagged:
+        tag = ""
+
+        def __init_subclass__(cls, /, tag: str = "", **kwargs: object) -> None:
+            super().__init_subclass__(**kwargs)
+            cls.tag = tag
+
+    class Exporter(Plugin):
+        pass
+
+    class CsvExporter(Exporter, Tagged, name="csv", tag="text"):
+        pass
+
+    assert CsvExporter.tag == "text", (
+        "Plugin.__init_subclass__ must consume name= and call super() with the rest, "
+        "or the next class in the MRO never runs"
+    )
+    assert Exporter.registry == {"csv": CsvExporter}
+
+
+def test_keyed_singleton_runs_init_once_per_key() -> None:
+    inits: list[tuple[str, int]] = []
+
+    class Pool(metaclass=KeyedSingletonMeta):
+        def __init__(self, dsn: str, size: int = 5, timeout: float = 1.0) -> None:
+            inits.append((dsn, size))
+            self.dsn, self.size, self.timeout = dsn, size, timeout
+
+    a = Pool("db-a")
+    assert Pool("db-a") is a, "the same arguments give the same instance"
+    assert Pool("db-b") is not a, "other arguments give another instance"
+    assert Pool("db-a", size=9, timeout=2.0) is Pool("db-a", timeout=2.0, size=9), (
+        "keyword order must not matter: sort the kwargs into the key"
+    )
+    assert inits == [("db-a", 5), ("db-b", 5), ("db-a", 9)], (
+        "__init__ runs once per key: overriding __new__ alone would re-run __init__ on every call"
+    )
+
+
+def test_keyed_singleton_keeps_instances_per_class() -> None:
+    class Pool(metaclass=KeyedSingletonMeta):
+        def __init__(self, dsn: str) -> None:
+            self.dsn = dsn
+
+    class RedisPool(Pool):
+        pass
+
+    base, redis = Pool("localhost"), RedisPool("localhost")
+    assert type(redis) is RedisPool and type(base) is Pool, (
+        "a subclass called with the same arguments must not get its parent's instance"
+    )
+    assert RedisPool("localhost") is redis

@@ -1,0 +1,141 @@
+"""Profiling kata: call counts are deterministic, so the tests count calls instead of timing."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from .profiling import (
+    Customer,
+    Order,
+    build_report,
+    fast_report,
+    hottest,
+    make_data,
+    normalize_email,
+    profile_call,
+)
+
+
+def stats_of(func: Callable[[], object]) -> pstats.Stats:
+    """Profile ``func()`` with cProfile directly, so these tests don't depend on profile_call."""
+    profiler = cProfile.Profile()
+    profiler.runcall(func)
+    return pstats.Stats(profiler)
+
+
+def expected_normalize_calls(customers: list[Customer], orders: list[Order]) -> int:
+    """The naive search compares until the first match (or the end), two normalizations each."""
+    emails = [normalize_email(c.email) for c in customers]
+    total = 0
+    for order in orders:
+        wanted = normalize_email(order.email)
+        scanned = emails.index(wanted) + 1 if wanted in emails else len(emails)
+        total += 2 * scanned
+    return total
+
+
+def countdown(n: int) -> int:
+    return 0 if n == 0 else 1 + countdown(n - 1)
+
+
+def test_profile_call_returns_result_and_fresh_stats() -> None:
+    result, stats = profile_call(countdown, 10)
+    assert result == 10, "profile_call must return what the function returns"
+    profile = stats.get_stats_profile().func_profiles
+    assert "countdown" in profile, "the stats must cover the profiled call"
+    assert profile["countdown"].ncalls == "11/1", "11 calls in all, 1 of them from outside"
+
+    _, again = profile_call(countdown, 3)
+    ncalls = again.get_stats_profile().func_profiles["countdown"].ncalls
+    assert ncalls == "4/1", "each call needs a fresh Profile(), or the counts pile up"
+
+
+def test_profile_call_stops_profiling_when_func_raises() -> None:
+    def broken() -> None:
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(ZeroDivisionError):
+        profile_call(broken)
+    assert sys.getprofile() is None, "disable the profiler in a finally (runcall does that)"
+
+
+def test_hottest_by_calls_names_the_hot_spot() -> None:
+    customers, orders = make_data(120, 200)
+    stats = stats_of(lambda: build_report(customers, orders))
+
+    top = hottest(stats, 3, by="ncalls")
+    want = expected_normalize_calls(customers, orders)
+    assert top[0] == ("normalize_email", want), (
+        "the hot spot is normalize_email, called twice per comparison, orders x customers times"
+    )
+    assert top[1] == ("find_customer", len(orders)), "find_customer runs once per order"
+    assert len(top) == 3, "n limits the rows"
+    assert all(not name.startswith(("{", "<built-in")) for name, _ in hottest(stats, 50)), (
+        "leave out built-ins (file name '~'): you fix your own function, not str.lower"
+    )
+
+
+def test_hottest_counts_recursive_calls_in_all() -> None:
+    stats = stats_of(lambda: countdown(20))
+    assert hottest(stats, 1, by="ncalls") == [("countdown", 21)], (
+        "ncalls '21/1' means 21 calls in all and 1 primitive call: report the first number"
+    )
+
+
+def test_hottest_by_cumtime_ranks_callers_above_callees() -> None:
+    customers, orders = make_data(80, 120)
+    stats = stats_of(lambda: build_report(customers, orders))
+    names = [name for name, _ in hottest(stats, 10, by="cumtime")]
+    assert names[0] == "<lambda>", "cumtime includes callees: the entry point comes first"
+    chain = [names.index(f) for f in ("build_report", "find_customer", "normalize_email")]
+    assert chain == sorted(chain), (
+        "a caller's cumtime includes its callees', so build_report >= find_customer >= "
+        f"normalize_email (ties by name); got {names}"
+    )
+
+
+@pytest.mark.parametrize("by", ["ncalls", "tottime", "cumtime"])
+def test_hottest_sorts_descending(by: str) -> None:
+    customers, orders = make_data(40, 60)
+    stats = stats_of(lambda: build_report(customers, orders))
+    profile = stats.get_stats_profile().func_profiles
+    top = hottest(stats, 100, by=by)  # type: ignore[arg-type]
+    assert len(top) >= 5, "every Python function that ran should be listed"
+
+    def value(name: str) -> float:
+        fp = profile[name]
+        return {"ncalls": float(fp.ncalls.split("/")[0]), "tottime": fp.tottime}.get(by, fp.cumtime)
+
+    keys = [(-value(name), name) for name, _ in top]
+    assert keys == sorted(keys), f"sort by {by}, largest first, ties by name"
+
+
+def test_fast_report_matches_naive_report() -> None:
+    customers, orders = make_data(60, 150)
+    assert fast_report(customers, orders) == build_report(customers, orders)
+    assert fast_report([], orders) == [] and fast_report(customers, []) == []
+
+    twins = [
+        Customer(1, "First", "Twin@example.com"),
+        Customer(2, "Second", "twin@example.com "),
+        Customer(3, "Other", "other@example.com"),
+    ]
+    mixed = [Order(1, "TWIN@example.com", 500), Order(2, "nobody@example.com", 7)]
+    got = fast_report(twins, mixed)
+    assert got == build_report(twins, mixed) == ["First <Twin@example.com>: 5.00"], (
+        "two customers share an email: the naive search picks the first, so must the index"
+    )
+
+
+def test_fast_report_makes_far_fewer_calls() -> None:
+    customers, orders = make_data(150, 300)
+    naive = stats_of(lambda: build_report(customers, orders)).total_calls  # type: ignore[attr-defined]
+    fast = stats_of(lambda: fast_report(customers, orders)).total_calls  # type: ignore[attr-defined]
+    assert fast * 10 < naive, (
+        f"the fix must remove the customers x orders work: {fast} calls vs {naive} naive"
+    )
