@@ -199,6 +199,7 @@ def test_redis_url_is_flushed_per_test(pytester: pytest.Pytester) -> None:
 def test_missing_service_skips_with_reason_or_fails_when_required(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("KATAS_REQUIRE_SERVICES", raising=False)  # CI sets it
     spec = replace(services.SPECS["redis"], container=None, embedded=None)
     monkeypatch.setitem(services.SPECS, "redis", spec)
     pytester.makepyfile("def test_needs_redis(redis_url):\n    pass\n")
