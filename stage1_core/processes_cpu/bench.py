@@ -13,7 +13,7 @@ from katas.bench import Ratio, best_time
 
 from .processes_cpu import count_primes_in, parallel_map, split_range
 
-LIMIT = 600_000
+LIMIT = 2_000_000
 CHUNKS = 8
 WORKERS = 2
 
