@@ -15,12 +15,15 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.syntax import Syntax
 from rich.table import Table
 
 from katas import bench as bench_mod
-from katas import catalog
+from katas import catalog, gitops
 from katas.catalog import CatalogError, Kata
-from katas.markers import MarkerError, stub_file
+from katas.markers import MarkerError, stub_file, stub_text
+from katas.progress import State, bar, first_task
+from katas.watch import watch_loop
 
 app = typer.Typer(
     help="Backend katas: read an exercise, stub it, solve it, prove it.",
@@ -127,14 +130,25 @@ def show(name: str) -> None:
 
 
 @app.command()
-def hint(name: str, number: Annotated[int, typer.Argument(help="which hint, from 1")] = 1) -> None:
-    """Reveal one hint at a time."""
-    _, kata = one(name)
+def hint(
+    name: str,
+    number: Annotated[
+        int | None, typer.Argument(help="which hint, from 1 (default: the next)")
+    ] = None,
+) -> None:
+    """Reveal hints one at a time."""
+    root, kata = one(name)
     if not kata.hints:
         fail(f"{kata.name} has no hints; read {kata.readme}")
+    state = load_state(root)
+    shown = state.hints_shown.get(kata.name, 0)
+    if number is None:
+        number = min(shown + 1, len(kata.hints))
     if not 1 <= number <= len(kata.hints):
         fail(f"{kata.name} has hints 1 to {len(kata.hints)}; ask for one of those")
     out.print(f"hint {number}/{len(kata.hints)}: {kata.hints[number - 1]}", highlight=False)
+    state.hints_shown[kata.name] = max(shown, number)
+    state.save(root)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -142,18 +156,57 @@ def run(ctx: typer.Context, name: str) -> None:
     """Run one kata's tests (extra arguments go to pytest); the exit code is pytest's."""
     root, kata = one(name)
     command = [sys.executable, "-m", "pytest", str(kata.path.relative_to(root)), *ctx.args]
-    raise typer.Exit(subprocess.run(command, cwd=root).returncode)
+    code = subprocess.run(command, cwd=root).returncode
+    state = load_state(root)
+    if code == 0 and kata.name in state.started:
+        state.mark_passed(kata.name)
+        state.save(root)
+    raise typer.Exit(code)
 
 
-def dirty_files(root: Path, paths: list[Path]) -> list[str]:
-    """Files under ``paths`` with changes git has not committed (empty outside a git checkout)."""
-    if not paths or shutil.which("git") is None or not (root / ".git").exists():
-        return []
-    proc = subprocess.run(
-        ["git", "status", "--porcelain", "--", *(str(p.relative_to(root)) for p in paths)],
-        cwd=root, capture_output=True, text=True,
-    )  # fmt: skip
-    return [line[3:] for line in proc.stdout.splitlines()]
+def load_state(root: Path) -> State:
+    try:
+        return State.load(root)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def backup(root: Path, rel_paths: list[str], label: str) -> None:
+    """Copy files the learner changed to .katas/backups/<time>-<label>/ before overwriting them."""
+    folder = root / ".katas" / "backups" / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
+    for rel in rel_paths:
+        if (root / rel).is_file():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, folder / rel)
+    out.print(f"backed up {len(rel_paths)} file(s) to {folder.relative_to(root)}", highlight=False)
+
+
+def guard(root: Path, files: list[Path], force: bool, label: str, action: str) -> None:
+    """Refuse to overwrite uncommitted work, unless forced, and then back it up first."""
+    dirty = gitops.dirty_files(root, files)
+    if dirty and not force:
+        fail(
+            f"uncommitted changes in {', '.join(dirty)}; commit them first, or pass --force to "
+            f"{action} anyway (your files are backed up to .katas/backups/ first)"
+        )
+    if dirty:
+        backup(root, dirty, label)
+
+
+def exercise_files(root: Path, kata: Kata) -> list[tuple[Path, str]]:
+    """(file, reference text) for each file of the kata with solution regions upstream."""
+    found = []
+    for path in sorted(kata.path.rglob("*")):
+        if path.is_file() and not path.name.startswith("test_") and "__pycache__" not in path.parts:
+            reference = gitops.reference_text(root, path)
+            if reference is not None:
+                found.append((path, reference))
+    if not found:
+        fail(
+            f"no committed reference solution found for {kata.name} in this repository's history; "
+            "clone the upstream repository with its history (not a shallow or squashed copy)"
+        )
+    return found
 
 
 @app.command()
@@ -170,26 +223,130 @@ def start(
         fail("name a kata or a stage (katas start decorators | stage1), or pass --all")
     chosen = select(katas, selectors or [])
     files = [f for k in chosen for f in k.solution_files]
-    dirty = dirty_files(root, files)
-    if dirty and not force:
-        fail(
-            f"uncommitted changes in {', '.join(dirty)}; commit them first "
-            "(or pass --force to stub anyway, keeping a backup under .katas/backups/)"
-        )
-    if dirty:
-        backup = root / ".katas" / "backups" / datetime.now().strftime("%Y%m%d-%H%M%S")
-        for rel in dirty:
-            target = backup / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / rel, target)
-        out.print(f"backed up {len(dirty)} file(s) to {backup.relative_to(root)}")
+    guard(root, files, force, "start", "stub")
     try:
         changed = [f for f in files if stub_file(f)]
     except MarkerError as exc:
         fail(str(exc))
+    state = load_state(root)
     for kata in chosen:
-        out.print(f"stubbed {kata.name}: {kata.readme.relative_to(root)}")
-    out.print(f"{len(changed)} file(s) changed; run 'katas run <name>' to see the tests fail")
+        if any(f.is_relative_to(kata.path) for f in changed):
+            state.mark_started(kata.name)
+            out.print(f"stubbed {kata.name}: read {kata.readme.relative_to(root)}", highlight=False)
+        elif kata.name in state.started:
+            out.print(f"{kata.name} is already an exercise", highlight=False)
+    state.save(root)
+    out.print(f"{len(changed)} file(s) changed; 'katas watch' runs the tests as you save")
+
+
+@app.command()
+def reset(
+    name: str,
+    force: Annotated[bool, typer.Option(help="discard uncommitted work (backed up first)")] = False,
+) -> None:
+    """Put a kata's stub back, from the reference solution in git history."""
+    root, kata = one(name)
+    pairs = exercise_files(root, kata)
+    guard(root, [p for p, _ in pairs], force, f"reset-{kata.name}", "reset")
+    for path, reference in pairs:
+        path.write_text(stub_text(path, reference), encoding="utf-8")
+    state = load_state(root)
+    state.mark_started(kata.name)
+    state.save(root)
+    out.print(f"reset {kata.name}: {len(pairs)} file(s) back to the stub", highlight=False)
+
+
+@app.command()
+def solution(
+    name: str,
+    apply: Annotated[bool, typer.Option(help="write the solution into the kata's files")] = False,
+    force: Annotated[
+        bool, typer.Option(help="overwrite uncommitted work (backed up first)")
+    ] = False,
+) -> None:
+    """Show (or with --apply restore) a kata's reference solution from git history."""
+    root, kata = one(name)
+    pairs = exercise_files(root, kata)
+    if not apply:
+        for path, reference in pairs:
+            out.rule(str(path.relative_to(root)))
+            out.print(Syntax(reference, Syntax.guess_lexer(str(path), reference)))
+        return
+    guard(root, [p for p, _ in pairs], force, f"solution-{kata.name}", "restore the solution")
+    for path, reference in pairs:
+        path.write_text(reference, encoding="utf-8")
+    out.print(f"restored the reference solution of {kata.name}", highlight=False)
+
+
+@app.command()
+def progress() -> None:
+    """Per stage: katas passed out of the total, and the next one to do."""
+    root, katas = load()
+    state = load_state(root)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("stage", "progress", "done"):
+        table.add_column(column, no_wrap=True)
+    for stage in catalog.STAGES:
+        in_stage = [k for k in katas if k.stage == stage]
+        if in_stage:
+            done = sum(state.is_done(k.name) for k in in_stage)
+            table.add_row(stage, bar(done, len(in_stage)), f"{done}/{len(in_stage)}")
+    out.print(table)
+    upcoming = state.next_pending(katas)
+    if upcoming is None:
+        out.print("every kata passes: well done")
+    else:
+        out.print(f"next: {upcoming.name} (katas next)", highlight=False)
+
+
+@app.command("next")
+def next_() -> None:
+    """Show the next kata to do: its README and first task."""
+    root, katas = load()
+    state = load_state(root)
+    upcoming = state.next_pending(katas)
+    if upcoming is None:
+        out.print("every kata passes: nothing left to do")
+        return
+    out.print(f"next: {upcoming.name} — {upcoming.title}", highlight=False)
+    out.print(f"read: {upcoming.readme.relative_to(root)}", highlight=False)
+    if task := first_task(upcoming):
+        out.print(f"task 1: {task}", highlight=False)
+    if upcoming.name not in state.started:
+        out.print(f"then: katas start {upcoming.name} && katas watch", highlight=False)
+
+
+WATCHED = (".pyx", ".toml", ".yaml", ".yml", ".tf", ".sql", ".proto", ".sol", ".conf")
+
+
+@app.command()
+def watch(
+    name: Annotated[str | None, typer.Argument(help="a kata (default: the next)")] = None,
+) -> None:
+    """Re-run the current kata's tests on every save; move to the next kata when it passes."""
+    import watchfiles
+
+    root, katas = load()
+    state = load_state(root)
+    current = select(katas, [name])[0] if name else state.next_pending(katas)
+    if current is None:
+        out.print("every kata passes: nothing to watch")
+        return
+    if current.name not in state.started:
+        fail(
+            f"{current.name} is not started (its reference solution is in place); "
+            f"run 'katas start {current.name}' first"
+        )
+    folders = sorted({k.path.parent for k in katas})
+    python_and_config = watchfiles.PythonFilter(extra_extensions=WATCHED)
+    changes = (
+        {Path(path) for _, path in batch}
+        for batch in watchfiles.watch(*folders, watch_filter=python_and_config)
+    )
+    try:
+        watch_loop(root, katas, current, changes, lambda line: out.print(line, highlight=False))
+    except KeyboardInterrupt:
+        out.print("stopped")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -235,3 +392,44 @@ def bench(
     path = bench_mod.write(root, title, results)
     out.print(Markdown(path.read_text(encoding="utf-8")))
     out.print(f"written to {path.relative_to(root)}")
+
+
+@app.command()
+def grade(
+    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    tests_from: Annotated[
+        str | None, typer.Option(help="grade with the tests and harness of this git ref")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the reports")] = Path("."),
+    min_score: Annotated[float | None, typer.Option(help="exit 1 below these points")] = None,
+) -> None:
+    """Grade katas with services required: grade.json (Classroom schema), grade.md, grade.xml."""
+    from katas.grade import grade as run_grade
+
+    root = catalog.find_root()
+    try:
+        results, overlay = run_grade(
+            root,
+            lambda katas: select(katas, selectors or []),
+            out_dir.resolve(),
+            tests_from=tests_from,
+        )
+    except gitops.GitError as exc:
+        fail(f"--tests-from {tests_from}: {exc}; fetch it first (git fetch upstream --tags)")
+    except CatalogError as exc:
+        fail(
+            f"{exc.problems[0]} (grade with --tests-from <upstream ref> to restore what was removed)"
+        )
+    for g in results:
+        out.print(f"{g.kata.name}: {g.score:g}/{g.kata.points} ({g.status})", highlight=False)
+    if overlay is not None:
+        for path, change in sorted(overlay.changes.items()):
+            out.print(f"laid from {overlay.ref}: {path} ({change})", highlight=False)
+    total = sum(g.score for g in results)
+    maximum = sum(g.kata.points for g in results)
+    out.print(
+        f"total: {total:g}/{maximum} points; reports: grade.json grade.md grade.xml in {out_dir}"
+    )
+    if min_score is not None and total < min_score:
+        err.print(f"score {total:g} is below --min-score {min_score:g}")
+        raise typer.Exit(1)
