@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from katas import catalog
 
 from .conftest import REPO
@@ -34,3 +36,15 @@ def test_each_kata_readme_quotes_its_article_bullets() -> None:
             missing = [w for w in words if w not in text]
             assert not missing, f"{kata.readme}: quote the article bullet '{syllabus[bullet].zh}'"
         assert "## Tasks" in text, f"{kata.readme}: needs a '## Tasks' section"
+
+
+def test_workflows_parse_and_grading_is_tamper_proof() -> None:
+    workflows = REPO / ".github" / "workflows"
+    for path in [*workflows.glob("*.yml"), REPO / ".github" / "classroom" / "autograding.yml"]:
+        assert isinstance(yaml.safe_load(path.read_text()), dict), f"{path} is not a YAML mapping"
+    grade = yaml.safe_load((workflows / "grade.yml").read_text())
+    assert set(grade[True]["workflow_call"]["inputs"]) >= {"upstream-repository", "upstream-ref"}
+    steps = "\n".join(str(step.get("run", "")) for step in grade["jobs"]["grade"]["steps"])
+    assert "katas grade" in steps and "--tests-from katas-upstream" in steps
+    caller = yaml.safe_load((REPO / ".github" / "classroom" / "autograding.yml").read_text())
+    assert caller["jobs"]["grade"]["uses"].endswith(".github/workflows/grade.yml@v1")
