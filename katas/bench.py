@@ -18,21 +18,29 @@ from pathlib import Path
 
 from katas.catalog import Kata
 
+RATE_UNITS = {"req/s"}
+
 
 @dataclass(frozen=True)
 class Ratio:
-    """One comparison: ``ratio`` > 1 means the candidate is better (faster or smaller)."""
+    """One comparison: ``ratio`` > 1 means the candidate is better (faster, smaller, or more
+    requests per second); for rates, below 1 reads as the candidate's share of the baseline."""
 
     what: str
     baseline: str
     candidate: str
     baseline_value: float
     candidate_value: float
-    unit: str  # "s" for seconds, "B" for bytes
+    unit: str  # "s" for seconds, "B" for bytes (smaller is better), "req/s" (bigger is better)
 
     @property
     def ratio(self) -> float:
-        return self.baseline_value / self.candidate_value if self.candidate_value else float("inf")
+        better, worse = (
+            (self.candidate_value, self.baseline_value)
+            if self.unit in RATE_UNITS
+            else (self.baseline_value, self.candidate_value)
+        )
+        return better / worse if worse else float("inf")
 
 
 def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -> float:
@@ -41,6 +49,8 @@ def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -
 
 
 def _fmt(value: float, unit: str) -> str:
+    if unit in RATE_UNITS:
+        return f"{value:,.0f} {unit}"
     if unit == "B":
         for size, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
             if value >= size:
@@ -68,7 +78,8 @@ def markdown(title: str, results: list[tuple[Kata, Ratio]]) -> str:
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}. "
-        "Ratio = baseline / candidate: above 1 the candidate wins. Times are the best of repeated runs.",
+        "Ratio: above 1 the candidate wins (less time or memory, more requests per second); "
+        "below 1 it is the candidate's share of the baseline. Times are the best of repeated runs.",
         "",
         "| kata | what | baseline | candidate | ratio |",
         "|---|---|---|---|---:|",
@@ -76,7 +87,7 @@ def markdown(title: str, results: list[tuple[Kata, Ratio]]) -> str:
     for kata, r in results:
         lines.append(
             f"| {kata.name} | {r.what} | {r.baseline}: {_fmt(r.baseline_value, r.unit)} "
-            f"| {r.candidate}: {_fmt(r.candidate_value, r.unit)} | {r.ratio:.1f}× |"
+            f"| {r.candidate}: {_fmt(r.candidate_value, r.unit)} | {r.ratio:.3g}× |"
         )
     return "\n".join(lines) + "\n"
 

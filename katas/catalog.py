@@ -27,7 +27,7 @@ STAGES = (
 )
 LEVELS = ("junior", "mid", "senior")
 KNOWN_SERVICES = (
-    "postgres", "redis", "rabbitmq", "mariadb", "mqtt", "nats",
+    "postgres", "postgis", "redis", "rabbitmq", "mariadb", "mqtt", "nats",
     "mongodb", "elasticsearch", "kafka", "consul",
 )  # fmt: skip
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}

