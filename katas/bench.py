@@ -11,12 +11,14 @@ import importlib
 import os
 import platform
 import timeit
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from katas.catalog import Kata
+from katas.services import Endpoint, provide
 
 RATE_UNITS = {"req/s"}
 
@@ -46,6 +48,20 @@ class Ratio:
 def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -> float:
     """Seconds per call: the best of ``repeat`` rounds (the least disturbed by other load)."""
     return min(timeit.repeat(func, repeat=repeat, number=number)) / number
+
+
+@contextmanager
+def service(name: str) -> Iterator[Endpoint]:
+    """A real service for a benchmark, by the same chain as the tests; stopped afterwards.
+
+    Benchmarks run outside pytest, so they ask the chain directly (URL, container, embedded).
+    """
+    endpoint = provide(name)
+    try:
+        yield endpoint
+    finally:
+        if endpoint.stop is not None:
+            endpoint.stop()
 
 
 def _fmt(value: float, unit: str) -> str:
