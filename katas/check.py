@@ -45,6 +45,11 @@ class CheckResult:
     stubbed_files: list[str]
 
     @property
+    def unproven(self) -> list[str]:
+        """Tests skipped with the solution in place (e.g. no real server here): not proven here."""
+        return [test for test, outcome in self.solution.outcomes.items() if outcome == "skipped"]
+
+    @property
     def problems(self) -> list[str]:
         found = []
         if not self.stubbed_files:
@@ -52,11 +57,13 @@ class CheckResult:
         if not self.solution.outcomes:
             found.append(f"solution: no test ran (pytest exit {self.solution.exit_code})")
         for test, outcome in self.solution.outcomes.items():
-            if outcome != "passed":
+            if outcome in ("failed", "error"):
                 found.append(f"solution: {test} {outcome}")
-        found.extend(f"solution: skipped: {reason}" for reason in self.solution.skip_reasons[:1])
+        if self.solution.outcomes and len(self.unproven) == len(self.solution.outcomes):
+            found.append("solution: every test skipped, so nothing is proven here")
+        unproven = set(self.unproven)
         for test, outcome in self.stub.outcomes.items():
-            if outcome in ("passed", "skipped"):
+            if outcome == "passed" or (outcome == "skipped" and test not in unproven):
                 found.append(f"stub: {test} {outcome} on the stub; it must fail")
         if self.solution.outcomes and not self.stub.outcomes:
             found.append(f"stub: no test ran (pytest exit {self.stub.exit_code})")

@@ -360,18 +360,22 @@ def check(
     root, katas = load()
     chosen = select(katas, selectors or [])
     results = check_katas(root, chosen, *ctx.args)
-    table = Table("kata", "solution", "stub", "verdict")
+    table = Table("kata", "solution", "stub", "not proven here", "verdict")
     for r in results:
+        proven = len(r.solution.outcomes) - len(r.unproven)
         table.add_row(
             r.kata.name,
-            f"{r.solution.count('passed')}/{len(r.solution.outcomes)} pass",
-            f"{r.stub.count('failed') + r.stub.count('error')}/{len(r.stub.outcomes)} fail",
+            f"{r.solution.count('passed')}/{proven} pass",
+            f"{r.stub.count('failed') + r.stub.count('error')}/{proven} fail",
+            f"{len(r.unproven)} skipped" if r.unproven else "-",
             "[green]ok[/]" if r.ok else "[red]DEFECT[/]",
         )
     out.print(table)
     for r in results:
         for problem in r.problems:
             err.print(f"[red]{r.kata.name}:[/] {problem}", highlight=False, soft_wrap=True)
+        for reason in sorted(set(r.solution.skip_reasons)):
+            out.print(f"{r.kata.name}: not proven here: {reason}", highlight=False, soft_wrap=True)
     bad = [r for r in results if not r.ok]
     out.print(f"{len(results) - len(bad)} of {len(results)} katas proven both ways")
     if bad:

@@ -120,3 +120,15 @@ def test_check_flags_a_failing_solution(fake_repo: FakeRepo) -> None:
 
 
 GOOD = "def double(n: int) -> int:\n    # kata: begin return twice n\n    return 2 * n\n    # kata: end\n"
+
+
+def test_check_reports_tests_skipped_here_as_not_proven(fake_repo: FakeRepo) -> None:
+    skipping = GOOD_TEST + (
+        "\n\nimport pytest\n\n\n@pytest.mark.skip(reason='needs a real server')\n"
+        "def test_on_a_server() -> None:\n    assert double(1) == 2\n"
+    )
+    fake_repo.add_kata(test=skipping)
+    code, output = katas("check")
+    assert code == 0, output
+    assert "double: not proven here: needs a real server" in output
+    assert "1 skipped" in output
