@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from katas.cli import app
 
-from .conftest import KATA_TOML, FakeRepo
+from .conftest import GOOD_TEST, KATA_TOML, FakeRepo
 
 runner = CliRunner()
 
