@@ -31,7 +31,7 @@ KNOWN_SERVICES = (
     "mongodb", "elasticsearch", "kafka", "consul",
 )  # fmt: skip
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}
-_OPTIONAL = {"hints": list}
+_OPTIONAL = {"hints": list, "django_apps": list}
 
 
 class CatalogError(Exception):
@@ -61,6 +61,7 @@ class Kata:
     services: tuple[str, ...]
     points: int
     hints: tuple[str, ...]
+    django_apps: tuple[str, ...] = ()
 
     @property
     def readme(self) -> Path:
@@ -183,6 +184,7 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         services=tuple(data["services"]),
         points=data["points"],
         hints=tuple(str(h) for h in data.get("hints", [])),
+        django_apps=tuple(str(a) for a in data.get("django_apps", [])),
     )
 
 

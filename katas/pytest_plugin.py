@@ -1,6 +1,7 @@
 """The pytest plugin every kata shares: service fixtures, per-test isolation, and a report.
 
-Fixtures: ``postgres_url`` (a fresh database per test), ``make_postgres_database`` (as many
+Fixtures: ``postgres_url`` (a fresh database per test), ``django_db`` and
+``django_transactional_db`` (Django with every kata's apps, see ``katas.django_project``), ``make_postgres_database`` (as many
 fresh databases as a test needs, e.g. shards), ``postgis_url`` (a fresh database with PostGIS),
 ``redis_url`` (a flushed database index per test), ``amqp_url`` with ``unique_name`` (RabbitMQ;
 isolate by naming queues uniquely), and the session-wide ``<service>_service`` endpoints behind
@@ -216,6 +217,33 @@ def redis_url(redis_service: Endpoint) -> Iterator[str]:
 def amqp_url(rabbitmq_service: Endpoint) -> str:
     """The broker URL; isolate a test by naming its queues and exchanges with ``unique_name``."""
     return rabbitmq_service.url
+
+
+@pytest.fixture(scope="session")
+def django_test_database(postgres_service: Endpoint) -> Iterator[None]:
+    """Django configured with every kata's apps, on a migrated test database of this run's own."""
+    from katas.django_project import test_database
+
+    yield from test_database(postgres_service.url)
+
+
+@pytest.fixture
+def django_db(django_test_database: None) -> Iterator[None]:
+    """Database access for a Django test; everything it writes is rolled back afterwards."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def django_transactional_db(django_test_database: None) -> Iterator[None]:
+    """Real commits (for row locks seen from other connections); the tables are emptied after."""
+    from django.core.management import call_command
+
+    yield
+    call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture

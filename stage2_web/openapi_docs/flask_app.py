@@ -1,0 +1,53 @@
+"""The Flask side: the same pet store, documented with APIFlask (Pydantic models, OpenAPI, docs)."""
+
+from __future__ import annotations
+
+import secrets
+
+from apiflask import APIFlask, HTTPTokenAuth, abort
+
+from .models import API_TOKEN, Pet, PetIn, PetStore
+
+
+def register_routes(app: APIFlask, store: PetStore) -> None:
+    """Declare the documented endpoints: tags, summaries, security and error responses."""
+    # kata: begin a bearer HTTPTokenAuth; GET /pets/<int:pet_id> (404) and POST /pets (auth, 201) with input/output models and docs
+    auth = HTTPTokenAuth(
+        scheme="Bearer",
+        security_scheme_name="bearerAuth",
+        description="The staff token, sent as `Authorization: Bearer <token>`.",
+    )
+
+    @auth.verify_token  # type: ignore[untyped-decorator]  # Flask-HTTPAuth has no type hints
+    def verify_token(token: str) -> str | None:
+        return "staff" if secrets.compare_digest(token, API_TOKEN) else None
+
+    @app.get("/pets/<int:pet_id>")
+    @app.output(Pet)
+    @app.doc(tags=["pets"], summary="Get a pet", responses=[404])
+    def get_pet(pet_id: int) -> Pet:
+        """One pet by id."""
+        pet = store.get(pet_id)
+        if pet is None:
+            abort(404, f"pet {pet_id} not found")
+        return pet
+
+    @app.post("/pets")
+    @app.auth_required(auth)
+    @app.input(PetIn)
+    @app.output(Pet, status_code=201)
+    @app.doc(tags=["pets"], summary="Add a pet", responses=[401, 422])
+    def create_pet(json_data: PetIn) -> Pet:
+        """Store a new pet; the server assigns its id. Needs the staff token."""
+        return store.add(json_data)
+
+    # kata: end
+
+
+def create_flask_app() -> APIFlask:
+    """A fresh app with an empty store; docs at /docs, the document at /openapi.json."""
+    app = APIFlask(__name__, title="Pet Store API (Flask)", version="1.0.0")
+    app.config["DESCRIPTION"] = "The pet store on Flask: browse pets; staff add them."
+    app.config["TAGS"] = [{"name": "pets", "description": "Browse and add pets."}]
+    register_routes(app, PetStore())
+    return app

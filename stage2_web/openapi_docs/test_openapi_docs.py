@@ -1,0 +1,198 @@
+"""OpenAPI kata: the curated document (validated, then fact by fact), the docs pages, Flask's twin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from .fastapi_app import create_app
+from .flask_app import create_flask_app
+from .models import API_TOKEN, Error
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+JSON = "application/json"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def valid_document(client: httpx.AsyncClient) -> dict[str, Any]:
+    """GET /openapi.json and validate it against the OpenAPI specification."""
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    spec: dict[str, Any] = response.json()
+    validate(spec)  # raises OpenAPIValidationError naming the broken part
+    return spec
+
+
+def operations(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every operation of the document by 'METHOD /path'."""
+    return {
+        f"{method.upper()} {path}": operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def error_ref(operation: dict[str, Any], status: str) -> str:
+    declared = operation["responses"].get(status)
+    assert declared is not None, f"{operation['operationId']} must declare its {status} response"
+    ref: str = declared["content"][JSON]["schema"]["$ref"]
+    return ref
+
+
+async def test_document_is_valid_and_describes_the_api(client: httpx.AsyncClient) -> None:
+    spec = await valid_document(client)
+    assert spec["openapi"].startswith("3.1"), "FastAPI emits OpenAPI 3.1"
+    info = spec["info"]
+    assert (info["title"], info["version"]) == ("Pet Store API", "1.0.0")
+    assert info.get("description"), "the document opens with what the API is for"
+
+
+async def test_tags_are_declared_with_descriptions(client: httpx.AsyncClient) -> None:
+    spec = await valid_document(client)
+    tags = spec.get("tags", [])
+    assert [t["name"] for t in tags] == ["pets", "meta"], "openapi_tags lists the tags, in order"
+    assert all(t.get("description") for t in tags), "each tag has a description for the docs UI"
+    used = {tag for op in operations(spec).values() for tag in op["tags"]}
+    assert used == {"pets", "meta"}, "operations use only declared tags"
+
+
+async def test_security_scheme_is_declared_and_applied(client: httpx.AsyncClient) -> None:
+    spec = await valid_document(client)
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    assert schemes == {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "opaque",
+            "description": "The staff token, sent as `Authorization: Bearer <token>`.",
+        }
+    }, "one HTTP bearer scheme, named bearerAuth"
+    secured = {name for name, op in operations(spec).items() if "security" in op}
+    assert secured == {"POST /pets", "DELETE /pets/{pet_id}"}, "exactly the writes are protected"
+    for name in secured:
+        assert operations(spec)[name]["security"] == [{"bearerAuth": []}]
+
+
+async def test_security_is_enforced(client: httpx.AsyncClient) -> None:
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
+        response = await client.post("/pets", json=pet, headers=headers)
+        assert response.status_code == 401, f"{headers or 'no token'}: 401 Unauthorized"
+        assert response.headers["www-authenticate"].startswith("Bearer"), "401 names the scheme"
+        Error.model_validate(response.json())  # the body is the declared Error model
+    created = await client.post("/pets", json=pet, headers=AUTH)
+    assert created.status_code == 201, "the staff token opens the door"
+
+
+async def test_error_responses_are_declared(client: httpx.AsyncClient) -> None:
+    spec = await valid_document(client)
+    ops = operations(spec)
+    expected = {
+        "GET /pets/{pet_id}": ["404"],
+        "POST /pets": ["400", "401"],
+        "DELETE /pets/{pet_id}": ["401", "404"],
+    }
+    for name, statuses in expected.items():
+        for status in statuses:
+            declared = ops[name]["responses"].get(status, {})
+            assert error_ref(ops[name], status) == "#/components/schemas/Error", (
+                f"{name} {status}: the body's schema is the Error model"
+            )
+            assert declared.get("description", "").strip(), f"{name} {status}: say when it happens"
+            Error.model_validate(declared["content"][JSON]["example"])  # examples must be true
+    assert "Error" in spec["components"]["schemas"]
+
+
+async def test_examples_are_present_and_accepted(client: httpx.AsyncClient) -> None:
+    spec = await valid_document(client)
+    pet_in = spec["components"]["schemas"]["PetIn"]
+    assert pet_in.get("additionalProperties") is False, "the schema says unknown fields are refused"
+    examples = pet_in.get("examples", [])
+    assert len(examples) >= 2, "the request model carries examples for the docs' Try it out"
+    for example in examples:
+        response = await client.post("/pets", json=example, headers=AUTH)
+        assert response.status_code == 201, f"a documented example must be accepted: {example}"
+        assert response.json() == {"id": response.json()["id"], **example}
+
+
+async def test_handlers_answer_with_declared_bodies(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    missing = await client.get("/pets/9")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "pet 9 not found"})
+    for bad in ({"name": "Tom", "species": "cat", "age": True}, {"name": "Tom", "species": "cat", "age": 1, "owner": "x"}):  # fmt: skip
+        response = await client.post("/pets", json=bad, headers=AUTH)
+        assert response.status_code == 422, f"the schema refuses {bad}, so must the API"
+    for pet in ({"name": "Tom", "species": "cat", "age": 2}, {"name": "Rex", "species": "dog", "age": 44.0}):  # fmt: skip
+        assert (await client.post("/pets", json=pet, headers=AUTH)).status_code == 201, (
+            "44.0 is an integer in JSON Schema"
+        )
+    cats = await client.get("/pets", params={"species": "cat"})
+    assert [p["name"] for p in cats.json()] == ["Tom"]
+    gone = await client.delete("/pets/1", headers=AUTH)
+    assert (gone.status_code, gone.content) == (204, b"")
+    again = await client.delete("/pets/1", headers=AUTH)
+    assert (again.status_code, again.json()) == (404, {"detail": "pet 1 not found"})
+
+
+async def test_docs_pages_are_served(client: httpx.AsyncClient) -> None:
+    swagger = await client.get("/docs")
+    assert swagger.status_code == 200
+    assert swagger.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in swagger.text, "Swagger UI loads the document from /openapi.json"
+    assert '"persistAuthorization": true' in swagger.text, (
+        "keep the token typed into Authorize across page reloads"
+    )
+    redoc = await client.get("/redoc")
+    assert redoc.status_code == 200
+    assert redoc.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in redoc.text, "ReDoc renders the same document"
+
+
+def test_flask_document_is_valid_and_documented() -> None:
+    client = create_flask_app().test_client()
+    spec = client.get("/openapi.json").get_json()
+    validate(spec)
+    get_pet = spec["paths"]["/pets/{pet_id}"]["get"]
+    create_pet = spec["paths"]["/pets"]["post"]
+    assert get_pet["tags"] == create_pet["tags"] == ["pets"]
+    assert "404" in get_pet["responses"], "GET one pet declares its 404"
+    assert create_pet["security"] == [{"bearerAuth": []}], "the write is protected"
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    body = create_pet["requestBody"]["content"][JSON]["schema"]
+    assert body == {"$ref": "#/components/schemas/PetIn"}, "the Pydantic model is the body schema"
+    assert set(create_pet["responses"]) >= {"201", "401", "422"}
+
+
+def test_flask_docs_page_is_served() -> None:
+    client = create_flask_app().test_client()
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.content_type.startswith("text/html")
+    assert "/openapi.json" in docs.get_data(as_text=True), "the docs page loads the document"
+    assert client.get("/pets/1").status_code == 404, "the documented routes exist"
+
+
+def test_flask_endpoints_answer_json() -> None:
+    client = create_flask_app().test_client()
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    denied = client.post("/pets", json=pet)
+    assert denied.status_code == 401
+    assert denied.get_json()["message"] == "Unauthorized", "APIFlask's errors are JSON"
+    created = client.post("/pets", json=pet, headers=AUTH)
+    assert (created.status_code, created.get_json()) == (201, {"id": 1, **pet})
+    assert client.get("/pets/1").get_json() == {"id": 1, **pet}
+    missing = client.get("/pets/7")
+    assert (missing.status_code, missing.get_json()["message"]) == (404, "pet 7 not found")
+    invalid = client.post("/pets", json={**pet, "age": -1}, headers=AUTH)
+    assert invalid.status_code == 422
+    assert list(invalid.get_json()["detail"]["json"]) == ["age"], "422 names the bad field"

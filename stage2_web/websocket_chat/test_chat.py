@@ -1,0 +1,215 @@
+"""The chat room, end to end: a real uvicorn server on 127.0.0.1 and real websockets clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from .conftest import ChatServer, Connect
+
+TIMEOUT = 2.0  # seconds; a wrong solution fails with a message instead of hanging
+
+
+async def next_event(client: ClientConnection) -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            event: dict[str, Any] = json.loads(await client.recv())
+    except TimeoutError:
+        pytest.fail(f"no event arrived within {TIMEOUT}s: a member stopped receiving")
+    return event
+
+
+async def join(connect: Connect, token: str, *others: ClientConnection) -> ClientConnection:
+    """Connect and wait for the join notice, on the new client and on those already in."""
+    try:
+        client = await connect(token)
+    except InvalidStatus as exc:
+        pytest.fail(
+            f"the handshake failed with HTTP {exc.response.status_code}: "
+            "the endpoint raised or closed before accept() (see the server log)"
+        )
+    name = token.removesuffix("-token")
+    for member in (client, *others):
+        assert await next_event(member) == {"type": "join", "name": name}, (
+            "everyone in the room, the newcomer included, hears who joined"
+        )
+    return client
+
+
+def say(text: str) -> str:
+    return json.dumps({"text": text})
+
+
+def chat(sender: str, text: str) -> dict[str, str]:
+    return {"type": "message", "sender": sender, "text": text}
+
+
+async def test_members_exchange_messages(chat_server: ChatServer, connect: Connect) -> None:
+    alice = await join(connect, "alice-token")
+    bob = await join(connect, "bob-token", alice)
+    await alice.send(say("hi bob"))
+    assert await next_event(bob) == chat("alice", "hi bob"), "a message reaches every member"
+    assert await next_event(alice) == chat("alice", "hi bob"), "the sender gets it too: one order"
+    await bob.send(say("hi alice"))
+    assert await next_event(alice) == chat("bob", "hi alice")
+    assert await next_event(bob) == chat("bob", "hi alice")
+    assert chat_server.room.names() == ["alice", "bob"]
+
+
+@pytest.mark.parametrize("token", ["stolen", None])
+async def test_invalid_token_is_closed_with_1008_before_joining(
+    token: str | None, chat_server: ChatServer, connect: Connect
+) -> None:
+    alice = await join(connect, "alice-token")
+    try:
+        intruder = await connect(token)
+    except InvalidStatus as exc:
+        pytest.fail(
+            f"HTTP {exc.response.status_code}: closing before accept() rejects the handshake, "
+            "and a browser never sees why; accept, then close with 1008"
+        )
+    with pytest.raises(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            await intruder.recv()
+    assert (intruder.close_code, intruder.close_reason) == (1008, "invalid token"), (
+        "1008 is the policy-violation close code"
+    )
+    await alice.send(say("still alone?"))
+    assert await next_event(alice) == chat("alice", "still alone?"), (
+        "no join notice: a rejected client never enters the room"
+    )
+    assert chat_server.room.names() == ["alice"]
+
+
+async def test_bad_message_gets_an_error_only_for_its_sender(connect: Connect) -> None:
+    alice = await join(connect, "alice-token")
+    bob = await join(connect, "bob-token", alice)
+    for bad in ("not json", json.dumps({"txt": "typo"}), json.dumps(["text"]), say("")):
+        await alice.send(bad)
+        assert await next_event(alice) == {
+            "type": "error",
+            "error": 'expected JSON {"text": "..."}',
+        }
+    await alice.send(say("sorry"))
+    assert await next_event(bob) == chat("alice", "sorry"), "errors are private to the sender"
+    assert await next_event(alice) == chat("alice", "sorry"), "a bad message does not end the chat"
+
+
+async def test_disconnects_are_announced_and_leave_nothing_behind(
+    chat_server: ChatServer, connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await join(connect, "alice-token")
+    bob = await join(connect, "bob-token", alice)
+    carol = await join(connect, "carol-token", alice, bob)
+
+    await bob.close()  # a clean close handshake
+    for member in (alice, carol):
+        assert await next_event(member) == {
+            "type": "leave",
+            "name": "bob",
+            "reason": "disconnected",
+        }
+    carol.transport.abort()  # the network drops: no close frame at all
+    assert await next_event(alice) == {"type": "leave", "name": "carol", "reason": "disconnected"}
+    assert chat_server.room.names() == ["alice"], "a member who left is removed from the room"
+
+    await alice.close()
+    leftover = await chat_server.leftover_tasks()
+    assert leftover == [], f"tasks still running after everyone left: {leftover} (cancel and await)"
+    assert chat_server.room.names() == []
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert errors == [], "a disconnect is normal life for a WebSocket server, not an error"
+
+
+async def test_slow_client_is_dropped_and_fast_clients_miss_nothing(
+    chat_server: ChatServer, connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await join(connect, "alice-token")
+    # Carol connects and then never reads: tiny buffers, so the backlog soon reaches her queue.
+    carol = await connect("carol-token", rcvbuf=4096, max_queue=1)
+    assert await next_event(alice) == {"type": "join", "name": "carol"}
+    bob = await join(connect, "bob-token", alice)  # joins after carol: served after her
+
+    bob_events: list[dict[str, Any]] = []
+
+    async def bob_reads() -> None:  # bob is a fast client: he reads all the time
+        async for raw in bob:
+            bob_events.append(json.loads(raw))
+
+    bob_reader = asyncio.create_task(bob_reads())
+    padding = "x" * 4096
+    sent: list[str] = []
+    alice_events: list[dict[str, Any]] = []
+    dropped_at: int | None = None
+    for i in range(2000):
+        text = f"{i}:{padding}"
+        await alice.send(say(text))
+        sent.append(text)
+        # Alice waits for her own message before sending the next: the room keeps up.
+        while (event := await next_event(alice)) != chat("alice", text):
+            alice_events.append(event)
+        alice_events.append(event)
+        if dropped_at is None and {"type": "leave", "name": "carol", "reason": "too slow"} in (
+            alice_events
+        ):
+            dropped_at = i
+        if dropped_at is not None and i >= dropped_at + 3:
+            break
+    assert dropped_at is not None, (
+        "carol never read and was never dropped: the per-client queue must be bounded"
+    )
+
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while len(bob_events) < len(alice_events):
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"bob got {len(bob_events)} of {len(alice_events)} events: he was held up")
+    finally:
+        bob_reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bob_reader
+    assert bob_events == alice_events, "every member sees the same events in the same order"
+    messages = [e["text"] for e in alice_events if e["type"] == "message"]
+    assert messages == sent, "the fast clients received every message, in order"
+    leaves = [e for e in alice_events if e["type"] == "leave"]
+    assert leaves == [{"type": "leave", "name": "carol", "reason": "too slow"}], (
+        "the slow member is dropped once, and the others are told why"
+    )
+    assert chat_server.room.names() == ["alice", "bob"]
+    writers = {task.get_name() for task in asyncio.all_tasks() if not task.done()}
+    assert "chat-writer:carol" not in writers, (
+        "the dropped member's writer is stuck in send(): cancel it, do not leave it hanging"
+    )
+
+    # Now carol reads her backlog: an in-order prefix of the chat, then the close frame.
+    carol_events: list[dict[str, Any]] = []
+    with pytest.raises(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            async for raw in carol:
+                carol_events.append(json.loads(raw))
+    carol_texts = [e["text"] for e in carol_events if e["type"] == "message"]
+    assert carol_texts == sent[: len(carol_texts)] and len(carol_texts) < len(sent), (
+        "carol got the messages before her queue overflowed, in order, and nothing after"
+    )
+    assert (carol.close_code, carol.close_reason) == (1013, "too slow"), (
+        "1013 (try again later) tells the client it was dropped for falling behind"
+    )
+    # The server ended carol's session when it sent her close frame, long before she read it.
+    await alice.send(say("bye"))
+    assert await next_event(alice) == chat("alice", "bye"), (
+        "carol was announced once, when dropped; her disconnect later is not a second leave"
+    )
+    await alice.close()
+    await bob.close()
+    leftover = await chat_server.leftover_tasks()
+    assert leftover == [], f"tasks still running after everyone left: {leftover}"
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert errors == [], "dropping a slow client is policy, not an error"

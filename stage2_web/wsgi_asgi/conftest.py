@@ -1,0 +1,100 @@
+"""Real servers on 127.0.0.1 ephemeral ports: wsgiref for the WSGI app, uvicorn for the ASGI app."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+import uvicorn
+
+from .asgi_app import AsgiApp
+from .wsgi_app import WsgiApp
+
+LIMIT = 1000  # a small body limit keeps the over-limit requests small
+STARTUP_TIMEOUT = 10.0
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass
+class Served:
+    port: int
+    events: list[str] = field(default_factory=list)
+    stop: Callable[[], None] = lambda: None
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@pytest.fixture
+def wsgi_server() -> Iterator[Served]:
+    """The WSGI app under wsgiref.simple_server, which passes even a bogus Content-Length on."""
+    events: list[str] = []
+    app = WsgiApp(max_body=LIMIT, events=events)
+    server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Served(server.server_port, events)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[Served]:
+    """The ASGI app under uvicorn (lifespan on) in a thread; ``stop()`` shuts it down."""
+    events: list[str] = []
+    app = AsgiApp(max_body=LIMIT, events=events)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("uvicorn did not start: did lifespan.startup complete?")
+            time.sleep(0.01)
+        yield Served(server.servers[0].sockets[0].getsockname()[1], events, stop)
+    finally:
+        stop()
+
+
+@pytest.fixture
+def raw_http() -> Callable[[int, bytes], RawResponse]:
+    """Send raw bytes to 127.0.0.1:port and parse one HTTP response (5 s guard against hangs)."""
+
+    def send(port: int, data: bytes) -> RawResponse:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(data)
+            response = http.client.HTTPResponse(sock)
+            try:
+                response.begin()
+                body = response.read()
+            except TimeoutError:
+                pytest.fail("no answer: the server is waiting for a body it should have refused")
+            return RawResponse(response.status, dict(response.getheaders()), body)
+
+    return send
