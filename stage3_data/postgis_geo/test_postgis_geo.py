@@ -10,6 +10,8 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session
 
+from katas.sqlplans import plan_nodes
+
 from .places import (
     INDEX_NAME,
     Base,
@@ -99,12 +101,6 @@ def test_district_covers_its_places_boundary_included(conn: Connection) -> None:
     )
     far_away = "POLYGON((2.0 48.0, 2.1 48.0, 2.1 48.1, 2.0 48.1, 2.0 48.0))"
     assert in_district(conn, far_away) == []
-
-
-def plan_nodes(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
 
 
 def plan_of(conn: Connection, call: Callable[[], object]) -> Mapping[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import psycopg
@@ -141,10 +141,3 @@ def create_attrs_index(conn: Conn) -> None:
     # kata: begin CREATE INDEX products_attrs_gin ON products USING gin (attrs jsonb_path_ops)
     conn.execute("CREATE INDEX products_attrs_gin ON products USING gin (attrs jsonb_path_ops)")
     # kata: end
-
-
-def plan_nodes(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every node of an ``EXPLAIN (FORMAT JSON)`` plan tree, depth first."""
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)

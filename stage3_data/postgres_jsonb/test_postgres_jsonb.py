@@ -14,6 +14,8 @@ from psycopg.rows import TupleRow
 from sqlalchemy import Select, create_engine, make_url
 from sqlalchemy.orm import Session
 
+from katas.sqlplans import plan_nodes
+
 from .catalog import (
     INDEX_NAME,
     Conn,
@@ -24,7 +26,6 @@ from .catalog import (
     find_containing,
     generate_products,
     patch_attrs,
-    plan_nodes,
     set_attr,
     variants_in_stock,
     with_keys,

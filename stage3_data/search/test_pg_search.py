@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import psycopg
 import pytest
+
+from katas.sqlplans import plan_nodes
 
 from .corpus import CORPUS
 from .pg_search import (
@@ -121,12 +122,6 @@ def test_category_facets(conn: Conn) -> None:
     assert list(category_facets(conn, "postgresql")) == ["databases", "devops", "python"], (
         "largest facet first, ties by name"
     )
-
-
-def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
 
 
 def test_gin_index_serves_the_search_on_a_larger_table(conn: Conn) -> None:
