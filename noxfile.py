@@ -65,7 +65,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the harness and the type-hints kata."""
-    install(session, "dev", "stage1")
+    install(session, "dev", "stage1", "stage2")
     session.run("mypy", "katas", "noxfile.py", "stage1_core/type_hints/typed.py")
 
 

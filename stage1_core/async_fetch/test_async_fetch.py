@@ -223,7 +223,8 @@ async def test_get_json_reuses_one_connection(
 
 
 async def test_get_json_times_out_with_open_session(backend: Backend) -> None:
-    async with open_session(timeout=0.05, connections=2) as shared:
+    # Half a second: long enough for the request to reach a busy server, so the hit is counted.
+    async with open_session(timeout=0.5, connections=2) as shared:
         fetcher = Fetcher(shared, attempts=1)
         with pytest.raises(TimeoutError):
             await within(fetcher.get_json(backend.url("/slow")), "get_json of /slow")
@@ -286,7 +287,8 @@ async def test_fetch_retries_timeouts(backend: Backend) -> None:
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.05)) as shared:
+    # Half a second per attempt: long enough for each request to reach a busy server.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as shared:
         fetcher = Fetcher(shared, attempts=2, base_delay=0.1, sleep=record)
         with pytest.raises(TimeoutError):
             await within(fetcher.fetch(backend.url("/slow")), "fetch of /slow")
