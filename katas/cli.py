@@ -390,7 +390,7 @@ def bench(
     root, katas = load()
     chosen = select(katas, selectors or [])
     title = "-".join(selectors) if selectors else "all"
-    results = bench_mod.run(chosen)
+    results = bench_mod.run(root, chosen)
     if not results:
         fail(f"no bench.py in the selected katas ({', '.join(k.name for k in chosen)})")
     path = bench_mod.write(root, title, results)
