@@ -79,6 +79,10 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value * 1e9:.0f} ns"
 
 
+def _ratio(value: float) -> str:
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.3g}×"
+
+
 def run(root: Path, katas: Iterable[Kata]) -> list[tuple[Kata, Ratio]]:
     """Each kata's ``bench()``, imported from this checkout (the stage folders are packages)."""
     if str(root) not in sys.path:
@@ -107,7 +111,7 @@ def markdown(title: str, results: list[tuple[Kata, Ratio]]) -> str:
     for kata, r in results:
         lines.append(
             f"| {kata.name} | {r.what} | {r.baseline}: {_fmt(r.baseline_value, r.unit)} "
-            f"| {r.candidate}: {_fmt(r.candidate_value, r.unit)} | {r.ratio:.3g}× |"
+            f"| {r.candidate}: {_fmt(r.candidate_value, r.unit)} | {_ratio(r.ratio)} |"
         )
     return "\n".join(lines) + "\n"
 
