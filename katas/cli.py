@@ -390,9 +390,11 @@ def bench(
     root, katas = load()
     chosen = select(katas, selectors or [])
     title = "-".join(selectors) if selectors else "all"
+    if not any((k.path / "bench.py").is_file() for k in chosen):
+        fail(f"no bench.py in the selected katas ({', '.join(k.name for k in chosen)})")
     results = bench_mod.run(root, chosen)
     if not results:
-        fail(f"no bench.py in the selected katas ({', '.join(k.name for k in chosen)})")
+        fail("the benchmarks measured nothing; each says above what it was missing")
     path = bench_mod.write(root, title, results)
     out.print(Markdown(path.read_text(encoding="utf-8")))
     out.print(f"written to {path.relative_to(root)}")
