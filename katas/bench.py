@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from katas.catalog import Kata
-from katas.services import Endpoint, provide
+from katas.services import Endpoint, provide, scratch_database
 
 RATE_UNITS = {"req/s"}
 
@@ -63,6 +63,13 @@ def service(name: str) -> Iterator[Endpoint]:
     finally:
         if endpoint.stop is not None:
             endpoint.stop()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a fresh database for a benchmark, on the PostgreSQL of the service chain."""
+    with service("postgres") as endpoint, scratch_database(endpoint.url) as url:
+        yield url
 
 
 def _fmt(value: float, unit: str) -> str:

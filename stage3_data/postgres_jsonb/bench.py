@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import psycopg
-from psycopg.conninfo import make_conninfo
 
-from katas.bench import Ratio, best_time, service
+from katas.bench import Ratio, best_time, postgres_database
 
 from .catalog import Conn, create_attrs_index, create_schema, find_containing, generate_products
 
@@ -15,16 +12,8 @@ ROWS = 200_000
 
 
 def bench() -> list[Ratio]:
-    with service("postgres") as endpoint:
-        name = f"katas_bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(endpoint.url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            with psycopg.connect(make_conninfo(endpoint.url, dbname=name), autocommit=True) as conn:
-                return measure(conn)
-        finally:
-            with psycopg.connect(endpoint.url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database() as url, psycopg.connect(url, autocommit=True) as conn:
+        return measure(conn)
 
 
 def measure(conn: Conn) -> list[Ratio]:

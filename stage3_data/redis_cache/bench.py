@@ -13,13 +13,12 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
 from psycopg.rows import class_row
 
-from katas.bench import Ratio, service
+from katas.bench import Ratio, postgres_database, service
 
 from .cache import Product, decode, encode
 
@@ -42,20 +41,13 @@ def _latencies(read: Callable[[int], object]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
 def bench() -> list[Ratio]:
     products = [Product(i, f"product {i}", 100 + i) for i in range(1, ROWS + 1)]
-    with service("postgres") as pg, service("redis") as rd:
-        scratch = f"bench_redis_cache_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg.url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{scratch}"')
+    with postgres_database() as database, service("redis") as rd:
         prefix = f"bench:redis_cache:{uuid.uuid4().hex[:8]}:"
         client = redis.Redis.from_url(rd.url)
         try:
-            with psycopg.connect(_with_database(pg.url, scratch), autocommit=True) as conn:
+            with psycopg.connect(database, autocommit=True) as conn:
                 conn.execute(
                     "CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL,"
                     " price_cents integer NOT NULL)"
@@ -88,8 +80,6 @@ def bench() -> list[Ratio]:
             if keys:
                 client.delete(*keys)
             client.close()
-            with psycopg.connect(pg.url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
     base = "PostgreSQL SELECT by primary key"
     return [
         Ratio("p50 read latency", base, "Redis GET + JSON decode", pg_p50, rd_p50, "s"),

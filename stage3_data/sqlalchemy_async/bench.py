@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import psycopg
-from sqlalchemy import make_url
 
-from katas.bench import Ratio, service
+from katas.bench import Ratio, postgres_database
 
 ROWS = [(i, f"name {i}", i % 997) for i in range(20_000)]
 QUERY_ROUNDS = 200
 REPEAT = 5
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A fresh database on the server for the bench, dropped afterwards."""
-    name = f"katas_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def best_of(
@@ -133,5 +117,5 @@ async def measure(url: str) -> list[Ratio]:
 
 
 def bench() -> list[Ratio]:
-    with service("postgres") as endpoint, scratch_database(endpoint.url) as url:
+    with postgres_database() as url:
         return asyncio.run(measure(url))
