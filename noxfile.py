@@ -64,9 +64,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the harness and the type-hints kata."""
-    install(session, "dev", "stage1", "stage2")
-    session.run("mypy", "katas", "noxfile.py", "stage1_core/type_hints/typed.py")
+    """mypy --strict on the harness, its tests and every kata (solutions and tests)."""
+    install(session, "dev", *PRESENT)
+    session.run("mypy", "katas", "noxfile.py", "tests", *PRESENT.values(), *session.posargs)
 
 
 @nox.session

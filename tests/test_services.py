@@ -57,7 +57,8 @@ def no_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_environment_url_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KATAS_REDIS_URL", "redis://cache.internal:6380/0")
-    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls := []))
+    calls: list[str] = []
+    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls))
     endpoint = provide("redis", docker=lambda: True)
     assert (endpoint.url, endpoint.provider) == (
         "redis://cache.internal:6380/0", "environment KATAS_REDIS_URL",
@@ -67,14 +68,16 @@ def test_environment_url_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_redis_url")
 def test_docker_present_starts_a_container(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(services.SPECS, "redis", _recording("testcontainers redis:7", calls := []))
+    calls: list[str] = []
+    monkeypatch.setitem(services.SPECS, "redis", _recording("testcontainers redis:7", calls))
     assert provide("redis", docker=lambda: True).provider == "testcontainers redis:7"
     assert calls == ["container redis:7"]
 
 
 @pytest.mark.usefixtures("no_redis_url")
 def test_docker_absent_falls_through_to_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls := []))
+    calls: list[str] = []
+    monkeypatch.setitem(services.SPECS, "redis", _recording("container", calls))
     assert provide("redis", docker=lambda: False).provider == "embedded"
     assert calls == ["embedded"], "no Docker engine: the container is not even tried"
 
@@ -84,7 +87,8 @@ def test_failing_container_falls_through_to_embedded(monkeypatch: pytest.MonkeyP
     def broken(image: str) -> Endpoint:
         raise RuntimeError("pull access denied")
 
-    spec = replace(_recording("x", calls := []), container=broken)
+    calls: list[str] = []
+    spec = replace(_recording("x", calls), container=broken)
     monkeypatch.setitem(services.SPECS, "redis", spec)
     assert provide("redis", docker=lambda: True).provider == "embedded"
     assert calls == ["embedded"]
