@@ -182,7 +182,13 @@ def backup(root: Path, rel_paths: list[str], label: str) -> None:
 
 
 def guard(root: Path, files: list[Path], force: bool, label: str, action: str) -> None:
-    """Refuse to overwrite uncommitted work, unless forced, and then back it up first."""
+    """Refuse to overwrite uncommitted work, unless forced, and then back it up first.
+
+    Outside a git checkout nothing tells saved work from unsaved, so every file is backed up.
+    """
+    if not gitops.is_repo(root):
+        backup(root, [str(f.relative_to(root)) for f in files if f.is_file()], label)
+        return
     dirty = gitops.dirty_files(root, files)
     if dirty and not force:
         fail(

@@ -132,3 +132,12 @@ def test_check_reports_tests_skipped_here_as_not_proven(fake_repo: FakeRepo) -> 
     assert code == 0, output
     assert "double: not proven here: needs a real server" in output
     assert "1 skipped" in output
+
+
+def test_start_outside_git_backs_up_every_file_it_replaces(fake_repo: FakeRepo) -> None:
+    folder = fake_repo.add_kata()  # no git repository: a downloaded archive, say
+    original = (folder / "solution.py").read_text()
+    code, output = katas("start", "double")
+    assert code == 0 and "backed up 1 file(s)" in output
+    [saved] = (fake_repo.root / ".katas" / "backups").glob("*/stage1_core/double/solution.py")
+    assert saved.read_text() == original
