@@ -127,8 +127,10 @@ def test_embedded_postgres_is_real_and_stops() -> None:
         with psycopg.connect(endpoint.url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert version and pid and endpoint.provider.startswith("embedded embedded-postgres")
-        postmaster = psutil.Process(pid[0]).parent()
+            assert pid is not None
+            # The backend's parent is the server; ask while the backend still lives.
+            postmaster = psutil.Process(pid[0]).parent()
+        assert version and endpoint.provider.startswith("embedded embedded-postgres")
     finally:
         assert endpoint.stop is not None
         endpoint.stop()
