@@ -112,6 +112,10 @@ def list_(
             *services, kata.title,
         )  # fmt: skip
     out.print(table)
+    if not stage:
+        covered = catalog.coverage(katas)
+        done = sum(1 for names in covered.values() if names)
+        out.print(f"{len(katas)} katas; {done} of {len(covered)} syllabus ids covered")
 
 
 @app.command()

@@ -141,3 +141,9 @@ def test_start_outside_git_backs_up_every_file_it_replaces(fake_repo: FakeRepo) 
     assert code == 0 and "backed up 1 file(s)" in output
     [saved] = (fake_repo.root / ".katas" / "backups").glob("*/stage1_core/double/solution.py")
     assert saved.read_text() == original
+
+
+def test_list_counts_the_syllabus_ids_covered(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    code, output = katas("list")
+    assert code == 0 and "1 katas; 1 of 54 syllabus ids covered" in output
