@@ -62,14 +62,19 @@ def select(katas: list[Kata], selectors: list[str]) -> list[Kata]:
     if not selectors:
         return katas
     names = {k.name for k in katas}
+    # Suggest only stages that hold katas: a learner cannot run the ones still to come.
+    present = [s.split("_")[0] for s in catalog.STAGES if any(k.stage == s for k in katas)]
     chosen: set[str] = set()
     for selector in selectors:
         if stage := stage_of(selector):
-            chosen |= {k.name for k in katas if k.stage == stage}
+            in_stage = {k.name for k in katas if k.stage == stage}
+            if not in_stage:
+                fail(f"{stage} has no katas yet; stages with katas: {', '.join(present)}")
+            chosen |= in_stage
         elif (name := Path(selector.rstrip("/")).name) in names:
             chosen.add(name)
         else:
-            choices = sorted(names) + [s.split("_")[0] for s in catalog.STAGES]
+            choices = sorted(names) + present
             close = difflib.get_close_matches(selector, choices, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else "; see 'katas list'"
             fail(f"unknown kata or stage '{selector}'{hint}")

@@ -37,6 +37,18 @@ def test_unknown_kata_suggests_the_closest_name(fake_repo: FakeRepo) -> None:
     assert "unknown kata or stage 'dubble'; did you mean 'double'?" in output
 
 
+def test_a_stage_without_katas_is_named_with_the_stages_that_have_some(
+    fake_repo: FakeRepo,
+) -> None:
+    fake_repo.add_kata()
+    code, output = katas("start", "stage4")
+    assert code == 2
+    assert "stage4_architecture has no katas yet; stages with katas: stage1" in output
+    code, output = katas("check", "stage9")
+    assert code == 2
+    assert "did you mean 'stage1'?" in output
+
+
 def test_stage_where_one_kata_is_expected(fake_repo: FakeRepo) -> None:
     fake_repo.add_kata()
     code, output = katas("hint", "stage1")
