@@ -18,14 +18,26 @@ from fastapi import (
     Response,
 )
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ARRAY, String, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .. import fastapi_errors
+
 # A static token -> user map stands in for a real identity provider.
 TOKENS = {"token-ada": "ada", "token-bob": "bob"}
 MAX_ID = 2**31 - 1  # PostgreSQL integer
+
+
+def no_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL (U+0000): refuse it as a 422, before the INSERT fails."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return text
+
+
+PgText = Annotated[str, AfterValidator(no_nul)]  # a str that PostgreSQL can store
 
 
 class Base(DeclarativeBase):
@@ -55,9 +67,9 @@ class TodoIn(BaseModel):
         },
     )
 
-    title: str = Field(min_length=1, max_length=200)
+    title: PgText = Field(min_length=1, max_length=200)
     priority: int = Field(default=3, ge=1, le=5)
-    tags: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(
+    tags: list[Annotated[str, Field(min_length=1, max_length=20), AfterValidator(no_nul)]] = Field(
         default_factory=list, max_length=5
     )
 
@@ -79,7 +91,7 @@ class TodoPatch(BaseModel):
     # kata: begin optional title/priority/done with TodoIn's limits; a field_validator refuses an explicit null
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: PgText | None = Field(default=None, min_length=1, max_length=200)
     priority: int | None = Field(default=None, ge=1, le=5)
     done: bool | None = None
 
@@ -238,4 +250,5 @@ def create_app(database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.outbox = []  # what the background notifications "sent"
     app.include_router(router)
+    fastapi_errors.install(app)
     return app

@@ -111,6 +111,34 @@ async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
     assert errors(broken) == [("json_invalid", ["body", 10], "JSON decode error")]
 
 
+async def test_text_postgresql_or_json_cannot_carry_is_422_never_500(
+    client: httpx.AsyncClient,
+) -> None:
+    nul = "Value error, must not contain NUL (\\u0000) characters"
+    response = await client.post(
+        "/todos", json={"title": "a\x00b", "tags": ["ok", "x\x00"]}, headers=ADA
+    )
+    assert errors(response) == [
+        ("value_error", ["body", "title"], nul),
+        ("value_error", ["body", "tags", 1], nul),
+    ], "PostgreSQL text cannot hold NUL: the model refuses it, before the INSERT fails"
+    todo_id = await create(client, ADA)
+    patched = await client.patch(f"/todos/{todo_id}", json={"title": "\x00"}, headers=ADA)
+    assert errors(patched) == [("value_error", ["body", "title"], nul)], "PATCH refuses it too"
+    # json.loads accepts NaN, Infinity and lone surrogates, which no JSON response can carry as is
+    odd = await client.post(
+        "/todos",
+        content=b'{"title": "\\ud800", "priority": NaN, "tags": [Infinity]}',
+        headers={**ADA, "Content-Type": "application/json"},
+    )
+    assert [(e["type"], e["loc"], e["input"]) for e in odd.json()["detail"]] == [
+        ("string_unicode", ["body", "title"], "\\ud800"),
+        ("finite_number", ["body", "priority"], "nan"),
+        ("string_type", ["body", "tags", 0], "inf"),
+    ], "the 422 still echoes each input, as text JSON can carry"
+    assert (await client.get("/todos", headers=ADA)).json()[0]["id"] == todo_id, "nothing stored"
+
+
 async def test_missing_or_bad_token_is_401_with_www_authenticate(
     client: httpx.AsyncClient,
 ) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .. import fastapi_errors
 from .models import API_TOKEN, Error, Pet, PetIn, PetStore, Species
 
 #: Keyword arguments of FastAPI(...): the document's info and the docs pages' settings.
@@ -69,7 +70,9 @@ async def require_token(
 ) -> None:
     """Let the request through only with the staff token."""
     # kata: begin raise 401 with WWW-Authenticate: Bearer unless the credentials carry API_TOKEN (secrets.compare_digest)
-    if credentials is None or not secrets.compare_digest(credentials.credentials, API_TOKEN):
+    # compare bytes: compare_digest raises TypeError on a str with non-ASCII characters
+    given = credentials.credentials.encode() if credentials else b""
+    if not secrets.compare_digest(given, API_TOKEN.encode()):
         raise HTTPException(
             401, "invalid bearer token", headers={"WWW-Authenticate": 'Bearer realm="pets"'}
         )
@@ -160,4 +163,5 @@ def create_app() -> FastAPI:
     app = FastAPI(**APP_INFO)
     app.state.pets = PetStore()
     app.include_router(router)
+    fastapi_errors.install(app)
     return app

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from apiflask import APIFlask, HTTPTokenAuth, abort
+from flask.json.provider import DefaultJSONProvider
 
 from .models import API_TOKEN, Pet, PetIn, PetStore
 
@@ -20,7 +22,8 @@ def register_routes(app: APIFlask, store: PetStore) -> None:
 
     @auth.verify_token  # type: ignore[untyped-decorator]  # Flask-HTTPAuth has no type hints
     def verify_token(token: str) -> str | None:
-        return "staff" if secrets.compare_digest(token, API_TOKEN) else None
+        # compare bytes: compare_digest raises TypeError on a str with non-ASCII characters
+        return "staff" if secrets.compare_digest(token.encode(), API_TOKEN.encode()) else None
 
     @app.get("/pets/<int:pet_id>")
     @app.output(Pet)
@@ -44,9 +47,21 @@ def register_routes(app: APIFlask, store: PetStore) -> None:
     # kata: end
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that JSON nested too deeply for json.loads is a ValueError, which
+    request.get_json() answers with a 400, rather than a RecursionError (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def create_flask_app() -> APIFlask:
     """A fresh app with an empty store; docs at /docs, the document at /openapi.json."""
     app = APIFlask(__name__, title="Pet Store API (Flask)", version="1.0.0")
+    app.json = JSONProvider(app)
     app.config["DESCRIPTION"] = "The pet store on Flask: browse pets; staff add them."
     app.config["TAGS"] = [{"name": "pets", "description": "Browse and add pets."}]
     register_routes(app, PetStore())

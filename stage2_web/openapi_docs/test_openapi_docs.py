@@ -144,6 +144,27 @@ async def test_handlers_answer_with_declared_bodies(client: httpx.AsyncClient) -
     assert (again.status_code, again.json()) == (404, {"detail": "pet 1 not found"})
 
 
+async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    for token in (b"Bearer \xe9t\xe9", b"Bearer \xff"):  # header bytes arrive as latin-1 text
+        response = await client.post("/pets", json=pet, headers={b"Authorization": token})
+        assert (response.status_code, response.json()) == (
+            401,
+            {"detail": "invalid bearer token"},
+        ), "compare_digest raises TypeError for a str with non-ASCII characters: compare bytes"
+    # json.loads accepts NaN and lone surrogates; the 422 that echoes them must still be JSON
+    odd = await client.post(
+        "/pets",
+        content=b'{"name": "\\ud800", "species": "cat", "age": NaN}',
+        headers={**AUTH, "Content-Type": JSON},
+    )
+    assert odd.status_code == 422
+    assert [(e["loc"], e["input"]) for e in odd.json()["detail"]] == [
+        (["body", "name"], "\\ud800"),
+        (["body", "age"], "nan"),
+    ]
+
+
 async def test_docs_pages_are_served(client: httpx.AsyncClient) -> None:
     swagger = await client.get("/docs")
     assert swagger.status_code == 200
@@ -196,3 +217,14 @@ def test_flask_endpoints_answer_json() -> None:
     invalid = client.post("/pets", json={**pet, "age": -1}, headers=AUTH)
     assert invalid.status_code == 422
     assert list(invalid.get_json()["detail"]["json"]) == ["age"], "422 names the bad field"
+
+
+def test_flask_odd_input_is_4xx_never_500() -> None:
+    client = create_flask_app().test_client()
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    odd_token = client.post("/pets", json=pet, headers={"Authorization": "Bearer \xe9t\xe9"})
+    assert (odd_token.status_code, odd_token.get_json()["message"]) == (401, "Unauthorized")
+    deep = client.post("/pets", data="[" * 100_000, content_type=JSON, headers=AUTH)
+    assert (deep.status_code, deep.get_json()["message"]) == (400, "Bad Request"), (
+        "json.loads raises RecursionError, not ValueError, on deep nesting: a 400 all the same"
+    )
