@@ -112,6 +112,27 @@ def test_bad_bodies_are_415_or_400(client: FlaskClient) -> None:
     assert client.get("/api/books").get_json()["total"] == 0, "nothing bad was stored"
 
 
+def test_deeply_nested_json_is_400_not_500(client: FlaskClient) -> None:
+    deep = client.post("/api/books", data="[" * 100_000, content_type="application/json")
+    assert deep.status_code == 400, "json.loads raises RecursionError, which silent=True lets out"
+    assert deep.get_json() == error(400, "the body is nested too deeply")
+
+
+def test_nul_in_text_is_422_not_500(client: FlaskClient) -> None:
+    book_id = client.post("/api/books", json=DUNE).get_json()["id"]
+    for method, path in (("post", "/api/books"), ("put", f"/api/books/{book_id}")):
+        response = getattr(client, method)(path, json={**DUNE, "author": "Frank\x00Herbert"})
+        assert response.status_code == 422, f"{method.upper()}: PostgreSQL text cannot hold NUL"
+        assert response.get_json()["error"]["fields"] == [
+            {
+                "field": "author",
+                "type": "value_error",
+                "message": "Value error, must not contain NUL (\\u0000) characters",
+            }
+        ]
+    assert client.get(f"/api/books/{book_id}").get_json() == {"id": book_id, **DUNE}
+
+
 def test_invalid_fields_are_422_with_one_entry_per_field(client: FlaskClient) -> None:
     response = client.post(
         "/api/books", json={"title": "   ", "year": "1965", "isbn": "978-0441013593"}
