@@ -292,3 +292,48 @@ def test_bad_input_is_a_form_error_not_a_500(
     ]
     assert list(Article.objects.values_list("slug", flat=True)) == ["hello"], "nothing was saved"
     assert Category.objects.count() == 1
+
+
+def test_hostile_changelist_input_is_a_400_that_says_why(
+    make_article: ArticleFactory, admin_client: Client
+) -> None:
+    draft = make_article("Draft one")
+    url = reverse(CHANGELIST)
+    autocomplete = reverse("admin:autocomplete")
+    cases = {
+        # PostgreSQL refuses NUL in text: without a check, the query fails with a 500
+        f"{url}?status__exact=%00": "status__exact: NUL characters are not allowed",
+        f"{autocomplete}?term=a%00&app_label=cms&model_name=article&field_name=author": (
+            "term: NUL characters are not allowed"
+        ),
+    }
+    for path, reason in cases.items():
+        response = admin_client.get(path)
+        assert (response.status_code, response.content.decode()) == (400, f"{reason}\n"), path
+    bad_ids = admin_client.post(
+        url, {"action": "publish", "_selected_action": ["abc", draft.pk], "index": "0"}
+    )
+    assert (bad_ids.status_code, bad_ids.content.decode()) == (
+        400,
+        "_selected_action: 'abc' is not an id\n",
+    ), "Django's pk__in filter raises ValueError on a pk that is not a number: a 500"
+    draft.refresh_from_db()
+    assert draft.status == "draft", "a refused action changes nothing"
+    good = admin_client.post(
+        url, {"action": "publish", "_selected_action": [draft.pk], "index": "0"}
+    )
+    assert good.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == PUBLISHED, "the same action with a real id goes through"
+
+
+def test_prefilled_publish_date_is_parsed_or_a_400(admin_client: Client) -> None:
+    prefilled = admin_client.get(reverse(ADD), {"published_at": "2024-05-01 12:00"})
+    assert prefilled.status_code == 200, "a string would crash the split date/time widget"
+    assert prefilled.context["adminform"].form["published_at"].value() == ["2024-05-01", "12:00:00"]
+    for bad in ("garbage", "2024-02-30"):
+        response = admin_client.get(reverse(ADD), {"published_at": bad})
+        assert (response.status_code, response.content.decode()) == (
+            400,
+            f"published_at: {bad!r} is not a date and time\n",
+        )
