@@ -57,9 +57,11 @@ def echo(body: bytes) -> dict[str, Any]:
 def stream_count(query: str) -> int:
     """GET /stream?n=3 -> 3; n defaults to 3 and must be an integer from 1 to MAX_LINES."""
     raw = parse_qs(query).get("n", ["3"])[0]
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LINES):
+    digits = raw.lstrip("0")  # int() refuses over 4300 digits: measure before converting
+    short = raw.isascii() and raw.isdigit() and len(digits) <= len(str(MAX_LINES))
+    if not (short and 1 <= int(digits or "0") <= MAX_LINES):
         raise HttpError(HTTPStatus.BAD_REQUEST, f"n must be an integer from 1 to {MAX_LINES}")
-    return int(raw)
+    return int(digits)
 
 
 def line(i: int) -> bytes:
@@ -80,8 +82,8 @@ def content_length(raw: str | None, limit: int) -> int | None:
         return None
     if not (raw.isascii() and raw.isdigit()):
         raise HttpError(HTTPStatus.BAD_REQUEST, "invalid Content-Length")
-    length = int(raw)
-    if length > limit:
+    digits = raw.lstrip("0") or "0"  # int() refuses over 4300 digits: compare lengths first
+    if len(digits) > len(str(limit)) or int(digits) > limit:
         raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large", limit=limit)
-    return length
+    return int(digits)
     # kata: end

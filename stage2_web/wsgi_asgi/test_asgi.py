@@ -112,6 +112,18 @@ async def test_invalid_content_length_header_is_400() -> None:
     assert client.sent == json_messages(400, b'{"error": "invalid Content-Length"}')
 
 
+async def test_thousands_of_digits_are_4xx_not_500() -> None:
+    client = Client([b"x" * 20])
+    scope = http_scope("POST", "/echo", headers=[(b"content-length", b"9" * 5000)])
+    await AsgiApp(max_body=10)(scope, client.receive, client.send)
+    assert client.sent == json_messages(413, b'{"error": "body too large", "limit": 10}'), (
+        "int() raises ValueError beyond 4300 digits: such a length is simply too large"
+    )
+    stream = Client()
+    await AsgiApp()(http_scope("GET", "/stream", b"n=" + b"9" * 5000), stream.receive, stream.send)
+    assert stream.sent == json_messages(400, b'{"error": "n must be an integer from 1 to 100"}')
+
+
 async def test_disconnect_mid_body_sends_nothing() -> None:
     client = Client([b"partial"], disconnect_after=True)
     await AsgiApp()(http_scope("POST", "/echo"), client.receive, client.send)

@@ -130,6 +130,20 @@ def test_too_large_body_is_413_without_reading_it() -> None:
     assert environ["wsgi.input"].reads == [], "refuse on the announced length: read nothing"
 
 
+def test_content_length_of_thousands_of_digits_is_413_not_500() -> None:
+    environ = environ_for("POST", "/echo", body=b"x" * 50, length="9" * 5000)
+    status, _, body = call(WsgiApp(max_body=LIMIT), environ)
+    assert (status, json.loads(body)) == (413, {"error": "body too large", "limit": LIMIT}), (
+        "int() raises ValueError beyond 4300 digits: count the digits before converting"
+    )
+    assert environ["wsgi.input"].reads == []
+    padded = environ_for("POST", "/echo", body=b"hello", length="0" * 5000 + "5")
+    status, _, body = call(WsgiApp(max_body=LIMIT), padded)
+    assert (status, json.loads(body)) == (200, {"length": 5, "body": "hello"}), (
+        "leading zeros are digits too: 000...05 is 5"
+    )
+
+
 def test_body_at_the_limit_is_accepted() -> None:
     environ = environ_for("POST", "/echo", body=b"x" * LIMIT, length=str(LIMIT))
     status, _, body = call(WsgiApp(max_body=LIMIT), environ)
@@ -163,7 +177,9 @@ def test_unknown_path_is_404() -> None:
     assert (status, json.loads(body)) == (404, {"error": "not found"})
 
 
-@pytest.mark.parametrize("n", ["0", "abc", str(MAX_LINES + 1)])
+@pytest.mark.parametrize(
+    "n", ["0", "abc", str(MAX_LINES + 1), pytest.param("9" * 5000, id="5000-digits")]
+)
 def test_bad_stream_count_is_400(n: str) -> None:
     status, _, body = call(WsgiApp(), environ_for("GET", "/stream", f"n={n}"))
     assert (status, json.loads(body)) == (
