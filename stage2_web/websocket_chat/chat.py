@@ -38,9 +38,11 @@ def parse_text(raw: object) -> str | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+        text = data.get("text") if isinstance(data, dict) else None
+        if isinstance(text, str):
+            text.encode()  # a lone surrogate ("\ud800") parses, but no one could be sent it
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError; [[[[... recurses
         return None
-    text = data.get("text") if isinstance(data, dict) else None
     return text if isinstance(text, str) and text else None
 
 

@@ -102,6 +102,26 @@ async def test_bad_message_gets_an_error_only_for_its_sender(connect: Connect) -
     assert await next_event(alice) == chat("alice", "sorry"), "a bad message does not end the chat"
 
 
+async def test_hostile_messages_crash_neither_the_sender_nor_the_room(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await join(connect, "alice-token")
+    bob = await join(connect, "bob-token", alice)
+    # A lone surrogate parses, but sending it on would kill every member's writer task;
+    # deep nesting makes json.loads raise RecursionError, which is not a ValueError.
+    for hostile in ('{"text": "\\ud800"}', "[" * 100_000):
+        await alice.send(hostile)
+        assert await next_event(alice) == {
+            "type": "error",
+            "error": 'expected JSON {"text": "..."}',
+        }, "an unusable message is an error for its sender, like any bad one"
+    await alice.send(say("still here"))
+    assert await next_event(bob) == chat("alice", "still here"), "the room still delivers"
+    assert await next_event(alice) == chat("alice", "still here")
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], "no handler crashed"
+
+
 async def test_disconnects_are_announced_and_leave_nothing_behind(
     chat_server: ChatServer, connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
