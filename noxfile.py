@@ -1,5 +1,5 @@
 """Sessions: one per stage, the harness tests, lint, typecheck, check (solutions pass, stubs
-fail) and bench. ``nox -l`` lists them; arguments after ``--`` go to pytest (or to the command)."""
+fail), grade and bench. ``nox -l`` lists them; arguments after ``--`` go to pytest (or to the command)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,14 @@ def check(session: nox.Session) -> None:
 
 
 @nox.session
+def grade(session: nox.Session) -> None:
+    """Grade this checkout into grade.json, grade.md, grade.xml (posargs go to `katas grade`)."""
+    install(session, *PRESENT, "services")
+    session.run("katas", "grade", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Measure speed and memory ratios (posargs: stages or katas) into bench-results/."""
-    install(session, *PRESENT)
+    install(session, *PRESENT, "services")
     session.run("katas", "bench", *(session.posargs or list(PRESENT)))
