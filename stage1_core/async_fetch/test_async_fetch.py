@@ -177,6 +177,7 @@ def test_is_retryable_only_transient_errors() -> None:
     cases: list[tuple[BaseException, bool]] = [
         (response_error(500), True),
         (response_error(503), True),
+        (response_error(507), True),  # every 5xx, not a hand-picked list of codes
         (aiohttp.ServerDisconnectedError(), True),
         (aiohttp.ClientConnectionError("connection refused"), True),
         (TimeoutError(), True),
@@ -361,4 +362,18 @@ async def test_fetch_all_keeps_input_order(
     got = await within(fetcher.fetch_all(urls), "fetch_all must run the requests concurrently")
     assert got == [{"n": n} for n in range(5)], (
         "the server answered the last url first: collect results by position, not by arrival"
+    )
+
+
+async def test_fetch_all_failure_cancels_the_rest(
+    backend: Backend, session: aiohttp.ClientSession
+) -> None:
+    fetcher = Fetcher(session, limit=2, attempts=1)
+    urls = [backend.url("/slow"), backend.url("/missing")]  # the session has no timeout
+    with pytest.raises(ExceptionGroup) as info:
+        await within(fetcher.fetch_all(urls), "a failure must cancel the requests still running")
+    statuses = [getattr(e, "status", None) for e in info.value.exceptions]
+    assert statuses == [404], (
+        "a TaskGroup cancels the /slow request and raises an ExceptionGroup; "
+        "asyncio.gather raises the 404 alone and leaves /slow running behind your back"
     )

@@ -213,6 +213,26 @@ async def test_worker_cleans_up_when_cancelled_mid_item() -> None:
         await settle(task)
 
 
+async def test_worker_releases_the_connection_when_an_item_fails() -> None:
+    pool, queue = Pool(), asyncio.Queue[str]()
+
+    async def handle(conn: int, item: str) -> None:
+        await turns(1)
+        raise ValueError(f"bad item {item}")
+
+    task = asyncio.create_task(worker(pool, queue, handle))
+    try:
+        queue.put_nowait("x")
+        with pytest.raises(ValueError, match="bad item x"):
+            await task  # the handler's error ends the worker and propagates
+        assert pool.in_use == 0, (
+            "release in `finally`, not only in `except CancelledError`: a crashing item "
+            "must not leak the connection"
+        )
+    finally:
+        await settle(task)
+
+
 async def test_cancel_and_wait_waits_for_every_cleanup() -> None:
     cleaned: list[int] = []
 

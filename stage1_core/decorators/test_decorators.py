@@ -21,6 +21,17 @@ def test_count_calls_counts_and_keeps_metadata() -> None:
     assert greet.__wrapped__ is not None, "functools.wraps sets __wrapped__ for introspection"  # type: ignore[attr-defined]
 
 
+def test_count_calls_counts_calls_that_raise() -> None:
+    @count_calls
+    def fail() -> None:
+        raise ValueError("boom")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            fail()
+    assert fail.calls == 2, "a call that raises is a call too: count before calling"  # type: ignore[attr-defined]
+
+
 class Flaky:
     """Fails ``failures`` times with ``error``, then returns 'ok'."""
 
@@ -59,6 +70,26 @@ def test_retry_does_not_retry_unlisted_errors() -> None:
     with pytest.raises(ValueError):
         call()
     assert flaky.attempts == 1, "a bug (ValueError) is not a transient error: fail at once"
+
+
+def test_retry_starts_afresh_on_every_call() -> None:
+    waits: list[float] = []
+    outcomes = iter(["fail", "fail", "ok", "fail", "fail", "ok"])  # two calls, same pattern
+
+    def connect() -> str:
+        if next(outcomes) == "fail":
+            raise ConnectionError("refused")
+        return "ok"
+
+    call = retry(3, exceptions=(ConnectionError,), delay=0.1, backoff=2, sleep=waits.append)(
+        connect
+    )
+    assert (call(), call()) == ("ok", "ok"), (
+        "each call gets `times` attempts of its own: keep the attempt count inside the wrapper"
+    )
+    assert waits == pytest.approx([0.1, 0.2, 0.1, 0.2]), (
+        "the backoff restarts at `delay` on every call, not where the previous call left off"
+    )
 
 
 def test_retry_keeps_metadata() -> None:
@@ -104,3 +135,6 @@ def test_timed_reports_every_call_even_on_error() -> None:
         work(True)
     qualname = "test_timed_reports_every_call_even_on_error.<locals>.work"
     assert records == [(qualname, 0.5), (qualname, 3.0)], "a failing call is timed too (finally)"
+    assert (work.__name__, work.__qualname__) == ("work", qualname), (
+        "functools.wraps: the timed function keeps its name for logs and introspection"
+    )

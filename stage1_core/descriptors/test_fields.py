@@ -61,6 +61,9 @@ def test_positive_int_rejects_zero_negatives_and_bools() -> None:
         order.quantity = True  # bool subclasses int: isinstance(True, int) is True
     with pytest.raises(TypeError, match="quantity"):
         order.quantity = 2.5  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="quantity"):
+        # the type check comes first: validate("3") would fail on `"3" <= 0` and not name it
+        order.quantity = "3"  # type: ignore[assignment]
     assert order.quantity == 3, "a failed assignment keeps the previous value (validate first)"
 
 
@@ -73,6 +76,8 @@ def test_non_empty_str_rejects_blank_strings() -> None:
     for bad in ("", "   ", "\n\t"):
         with pytest.raises(ValueError, match="label"):
             tag.label = bad
+    with pytest.raises(TypeError, match="label"):
+        tag.label = 5  # type: ignore[assignment]  # checked by type before validate() runs
     assert tag.label == "sale"
 
 

@@ -63,11 +63,11 @@ def test_duplicate_name_fails_at_the_class_statement_naming_both() -> None:
 
     with pytest.raises(TypeError) as caught:
 
-        class FastCsvExporter(Exporter):
+        class TurboCsv(Exporter):  # a name that does not contain "CsvExporter"
             name = "csv"
 
     message = str(caught.value)
-    assert "CsvExporter" in message and "FastCsvExporter" in message, (
+    assert "CsvExporter" in message and "TurboCsv" in message, (
         "name both classes: the reader must find the clash without a debugger"
     )
     assert Exporter.registry == {"csv": CsvExporter}, "the first registration is kept"
@@ -94,6 +94,11 @@ def test_missing_name_fails_at_the_class_statement() -> None:
 
         class Blank(Exporter):
             name = ""
+
+    with pytest.raises(TypeError, match="Numbered"):
+
+        class Numbered(Exporter):
+            name = 42  # truthy, but not a str
 
     assert Exporter.registry == {"csv": CsvExporter}
 
@@ -127,6 +132,33 @@ def test_unimplemented_abstract_method_fails_at_definition_not_instantiation() -
     assert "content_type" in str(caught.value), "say which methods are missing"
     assert "export" not in str(caught.value), "export is implemented: list only what is missing"
     assert Exporter.registry == {}, "a rejected class must not be registered"
+
+
+def test_missing_abstract_methods_are_listed_sorted() -> None:
+    class Exporter(metaclass=RegistryMeta):
+        @abstractmethod
+        def write(self) -> None: ...
+
+        @abstractmethod
+        def close(self) -> None: ...
+
+        @abstractmethod
+        def open(self) -> None: ...
+
+        @abstractmethod
+        def flush(self) -> None: ...
+
+    with pytest.raises(TypeError, match="Empty") as caught:
+
+        class Empty(Exporter):
+            name = "empty"
+
+    # __abstractmethods__ is a frozenset: its order changes from run to run (hash randomisation)
+    message = str(caught.value)
+    positions = [message.find(method) for method in ("close", "flush", "open", "write")]
+    assert -1 not in positions and positions == sorted(positions), (
+        f"name every missing method, sorted: {message!r}"
+    )
 
 
 def test_init_subclass_registry_without_a_metaclass() -> None:

@@ -58,6 +58,14 @@ def test_numba_rejects_bad_alpha(alpha: float) -> None:
         ewma_numba(LATENCIES[:3], alpha)
 
 
+def test_numba_kernel_checks_for_empty_input() -> None:
+    # Compiled code skips bounds checks: reading values[0] of an empty array returns garbage
+    # instead of raising, so "empty in, empty out" can pass by luck. The kernel's plain-Python
+    # form (py_func, the same body, not compiled) raises IndexError unless n == 0 is handled.
+    empty = np.array([], dtype=np.float64)
+    check_same(ewma_numba.py_func(empty, 0.5), empty, 0.5)
+
+
 def test_numba_compiles_in_nopython_mode() -> None:
     ewma_numba(LATENCIES[:3], 0.5)
     assert ewma_numba.signatures, "the first call compiles a machine-code version"

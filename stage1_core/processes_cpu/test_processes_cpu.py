@@ -168,3 +168,15 @@ def test_why_not_picklable_names_the_lock() -> None:
         f"a lock can't be copied into another process: TypeError, got {reason!r}"
     )
     assert "lock" in reason, "the message names the object that did not pickle"
+
+
+class BrokenState:
+    """Pickling calls ``__getstate__``; a bug in it is not a "can't be pickled" answer."""
+
+    def __getstate__(self) -> object:
+        raise RuntimeError("bug in __getstate__")
+
+
+def test_why_not_picklable_lets_other_errors_propagate() -> None:
+    with pytest.raises(RuntimeError, match="bug in __getstate__"):
+        why_not_picklable(BrokenState())  # `except Exception` would hide this bug

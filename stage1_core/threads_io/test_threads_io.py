@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -134,7 +134,20 @@ def test_safe_counter_holds_the_lock_across_the_switch() -> None:
     )
 
 
-def _run_workers_or_fail(jobs: range, handle: Callable[[int], None], workers: int) -> int:
+def test_safe_counter_releases_the_lock_when_the_update_fails() -> None:
+    def broken_switch() -> None:
+        raise RuntimeError("the service call failed mid-update")
+
+    counter = SafeCounter(switch=broken_switch)
+    with pytest.raises(RuntimeError, match="mid-update"):
+        counter.increment()
+    assert not counter._lock.locked(), (
+        "an exception left the lock held, so the next increment deadlocks: "
+        "take it with `with self._lock:`, not acquire() ... release()"
+    )
+
+
+def _run_workers_or_fail(jobs: Iterable[int], handle: Callable[[int], None], workers: int) -> int:
     """Call run_workers in a daemon thread, so that a hang fails the test instead of the run.
 
     Threads started from a daemon thread are daemons too: a stuck worker can't block the exit.
@@ -198,4 +211,24 @@ def test_run_workers_returns_after_every_worker_thread_ended() -> None:
     assert not still_running, (
         f"worker threads {still_running} outlived run_workers: they still block on get(); "
         "put one STOP per worker and join() every thread before returning"
+    )
+
+
+def test_run_workers_consumes_while_the_producer_is_still_producing() -> None:
+    handled = [threading.Event() for _ in range(5)]
+
+    def produce() -> Iterator[int]:
+        # a slow producer: the next job only comes once the previous one was handled
+        for job in range(5):
+            yield job
+            if not handled[job].wait(WAIT):
+                raise TimeoutError(f"job {job} was put but never handled")
+
+    def handle(job: int) -> None:
+        handled[job].set()
+
+    _run_workers_or_fail(produce(), handle, workers=2)
+    assert all(event.is_set() for event in handled), (
+        "start the consumers before putting jobs, and let them block on get() until STOP: "
+        "a consumer that quits when the queue is momentarily empty drops a slow producer's jobs"
     )

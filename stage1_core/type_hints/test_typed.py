@@ -133,8 +133,9 @@ def test_parse_user_builds_a_user_row() -> None:
         ({"id": True, "email": "ann@example.com"}, "id"),
         ({"id": 7}, "email"),
         ({"id": 7, "email": "ann@example.com", "nickname": 5}, "nickname"),
+        ({"id": 7, "email": "ann@example.com", "nickname": None}, "nickname"),
     ],
-    ids=["id-str", "id-bool", "email-missing", "nickname-int"],
+    ids=["id-str", "id-bool", "email-missing", "nickname-int", "nickname-none"],
 )
 def test_parse_user_rejects_wrong_types(data: dict[str, object], key: str) -> None:
     with pytest.raises(TypeError, match=key):
@@ -183,8 +184,29 @@ def test_transactional_rolls_back_and_reraises() -> None:
     assert [s.state for s in sessions] == ["rolled back"], "an error rolls back, then propagates"
 
 
+class Shutdown(BaseException):
+    """Like KeyboardInterrupt or asyncio.CancelledError: not an Exception, still an exit."""
+
+
+def test_transactional_rolls_back_on_any_exception() -> None:
+    sessions: list[typed.Session] = []
+
+    @typed.transactional
+    def interrupted(session: typed.Session) -> None:
+        sessions.append(session)
+        raise Shutdown
+
+    with pytest.raises(Shutdown):
+        interrupted()
+    assert [s.state for s in sessions] == ["rolled back"], (
+        "`except Exception` misses KeyboardInterrupt and CancelledError: roll back on BaseException"
+    )
+
+
 def test_parse_id_dispatches_on_the_argument_type() -> None:
     assert typed.parse_id("3") == 3
     assert typed.parse_id(["3", "4"]) == [3, 4]
     with pytest.raises(TypeError):
         typed.parse_id(3.5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        typed.parse_id(("3", "4"))  # type: ignore[call-overload]  # a tuple is not a list

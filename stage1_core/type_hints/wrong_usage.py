@@ -31,8 +31,9 @@ def typed_dicts(row: UserRow) -> None:
     wrong_type: UserRow = {"id": "7", "email": "ann@example.com"}  # E: typeddict-item
     missing_key: UserRow = {"id": 7}  # E: typeddict-item
     unknown_key: UserRow = {"id": 7, "email": "ann@example.com", "nick": "a"}  # E: typeddict-unknown-key
+    none_nickname: UserRow = {"id": 7, "email": "ann@example.com", "nickname": None}  # E: typeddict-item
     print(row["name"])  # E: typeddict-item
-    print(wrong_type, missing_key, unknown_key)
+    print(wrong_type, missing_key, unknown_key, none_nickname)
 
 
 def generics(page: Page[int]) -> None:
