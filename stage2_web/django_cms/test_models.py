@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
+from django.urls import include, path
 from django.utils import timezone
 
 from .conftest import ArticleFactory
@@ -36,6 +38,8 @@ def test_published_keeps_public_articles_newest_first(make_article: ArticleFacto
     )
 
 
+# datetime.now() is naive (and local time): Django warns, and the comparison is off by the UTC offset
+@pytest.mark.filterwarnings("error:DateTimeField .* received a naive datetime:RuntimeWarning")
 def test_migrations_match_models_and_published_defaults_to_now(
     make_article: ArticleFactory,
 ) -> None:
@@ -57,6 +61,14 @@ def test_str_is_the_title_and_url_is_the_public_page(make_article: ArticleFactor
     assert article.get_absolute_url() == "/articles/hello-world/", (
         "reverse the namespaced route 'cms:article-detail' with the slug; never build URLs by hand"
     )
+
+    class BlogUrls:  # a project that mounts the cms app elsewhere
+        urlpatterns = (path("blog/", include("stage2_web.django_cms.cms.urls")),)
+
+    with override_settings(ROOT_URLCONF=BlogUrls):
+        assert article.get_absolute_url() == "/blog/hello-world/", (
+            "the URLconf decides where the app lives: reverse() follows it, a hand-built URL does not"
+        )
 
 
 def test_public_page_shows_published_articles_only(make_article: ArticleFactory) -> None:

@@ -187,6 +187,13 @@ async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient) -> 
     assert errors(null) == [
         ("value_error", ["body", "title"], "Value error, may be left out, but not null")
     ], "null is not 'leave it alone': refuse it"
+    titles = [{"title": " "}, {"title": "x" * 201}]
+    limits = [await client.patch(f"/todos/{todo_id}", json=t, headers=ADA) for t in titles]
+    # "string_too_short" or "too_short": it depends on where the Optional wraps the limits
+    assert [[(t.removeprefix("string_"), loc) for t, loc, _ in errors(r)] for r in limits] == [
+        [("too_short", ["body", "title"])],
+        [("too_long", ["body", "title"])],
+    ], "a PATCH title has TodoIn's limits (stripped, 1-200 chars): a 422, not a blank or a 500"
     bad = await client.patch(f"/todos/{todo_id}", json={"priority": 0, "owner": "bob"}, headers=ADA)
     assert [(t, loc) for t, loc, _ in errors(bad)] == [
         ("greater_than_equal", ["body", "priority"]),

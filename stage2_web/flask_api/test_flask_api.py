@@ -152,6 +152,11 @@ def test_invalid_fields_are_422_with_one_entry_per_field(client: FlaskClient) ->
     assert {"field": "author", "type": "missing", "message": "Field required"} in fields
     out_of_range = client.put("/api/books/1", json={**DUNE, "year": 3000})
     assert out_of_range.status_code == 422, "PUT validates the same way"
+    too_long = client.post("/api/books", json={**DUNE, "title": "x" * 201, "author": "y" * 101})
+    assert [(f["field"], f["type"]) for f in too_long.get_json()["error"]["fields"]] == [
+        ("title", "string_too_long"),
+        ("author", "string_too_long"),
+    ], "the columns are VARCHAR(200) and (100): longer text is a 422 here, not a 500 in the INSERT"
 
 
 def test_list_paginates_in_id_order(client: FlaskClient) -> None:
@@ -163,6 +168,11 @@ def test_list_paginates_in_id_order(client: FlaskClient) -> None:
     assert [b["id"] for b in last["items"]] == ids[6:], "page 3 of size 3 holds only the 7th"
     empty = client.get("/api/books?page=4&size=3").get_json()
     assert (empty["items"], empty["total"]) == ([], 7), "past the end: an empty page, not an error"
+    # PostgreSQL writes an updated row as a new tuple at the end of the table: without
+    # ORDER BY, a table scan would now return the first book last.
+    client.put(f"/api/books/{ids[0]}", json={**DUNE, "title": "Book 0, revised"})
+    again = client.get("/api/books?size=3").get_json()
+    assert [b["id"] for b in again["items"]] == ids[:3], "ORDER BY id: storage order is no order"
 
 
 def test_odd_page_parameters_are_422(client: FlaskClient) -> None:

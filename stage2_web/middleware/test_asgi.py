@@ -106,9 +106,25 @@ async def test_valid_token_puts_the_user_in_the_scope(tokens: dict[str, str]) ->
 async def test_public_path_needs_no_token(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         response = await client.get("/health")
+        lookalike = await client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"}), (
         "health checks run without credentials: /health is public"
     )
+    assert lookalike.status_code == 401, "public paths match exactly, not by prefix"
+
+
+async def test_user_is_set_in_scope_user_and_scope_state(tokens: dict[str, str]) -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    scope = http_scope("/whoami", [(b"authorization", b"Bearer alice-token")])
+    await call_raw(AuthMiddleware(app, tokens=tokens), scope)
+    assert seen[0]["user"] == "alice", "Starlette's request.user reads scope['user']"
+    assert seen[0]["state"]["user"] == "alice", "request.state.user reads scope['state']"
 
 
 async def test_lifespan_scope_passes_through_both_middlewares(tokens: dict[str, str]) -> None:
@@ -255,6 +271,35 @@ async def test_exception_after_the_response_started_is_reraised(
     )
     assert access_log.fields()[0]["status"] == 200, "log the status the client really got"
     assert access_log.records[0].levelname == "ERROR"
+
+
+async def test_cancellation_is_not_swallowed(tokens: dict[str, str]) -> None:
+    entered = asyncio.Event()
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # until the server cancels it: the client went away
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    app = RequestLogMiddleware(slow)
+    task = asyncio.create_task(app(http_scope("/slow"), request_receiver(), send))
+    waiter = asyncio.create_task(entered.wait())
+    await asyncio.wait({task, waiter}, timeout=2, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # the middleware ended before the app was waiting: raise its error
+    assert entered.is_set(), "the middleware never called the app"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(2):
+            await task
+    assert sent == [], (
+        "CancelledError is not an app error: catch Exception, not BaseException, and no 500"
+    )
 
 
 async def test_streaming_response_streams_through_both_middlewares(

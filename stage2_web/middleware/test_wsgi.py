@@ -50,6 +50,9 @@ def test_missing_and_unknown_tokens_are_401_with_json_and_challenge(
     assert (missing.status_code, missing.json) == (401, {"error": "missing bearer token"})
     assert missing.headers["WWW-Authenticate"] == "Bearer"
     assert missing.headers["Content-Type"] == "application/json", "the body is JSON: say so"
+    assert missing.headers.get("Content-Length") == str(len(missing.data)), (
+        "a WSGI app that answers by itself sets Content-Length, so the server need not chunk"
+    )
     assert (unknown.status_code, unknown.json) == (401, {"error": "invalid token"})
     assert unknown.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 

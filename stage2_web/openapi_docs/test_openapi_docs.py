@@ -138,6 +138,8 @@ async def test_handlers_answer_with_declared_bodies(client: httpx.AsyncClient) -
         )
     cats = await client.get("/pets", params={"species": "cat"})
     assert [p["name"] for p in cats.json()] == ["Tom"]
+    first = await client.get("/pets", params={"limit": 1})
+    assert [p["name"] for p in first.json()] == ["Tom"], "at most `limit` pets, in arrival order"
     gone = await client.delete("/pets/1", headers=AUTH)
     assert (gone.status_code, gone.content) == (204, b"")
     again = await client.delete("/pets/1", headers=AUTH)

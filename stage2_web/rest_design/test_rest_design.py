@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -64,6 +65,9 @@ async def test_post_is_201_with_location_and_get_is_200(client: httpx.AsyncClien
     assert location == f"{BASE}/books/1", "Location names the new resource's URL"
     fetched = await client.get(location)
     assert (fetched.status_code, fetched.json()) == (200, created.json()), "Location must resolve"
+    assert created.headers.get("etag") == fetched.headers["etag"], (
+        "201 carries the new book's ETag, so the client can send If-Match without a GET"
+    )
 
 
 async def test_delete_is_204_with_an_empty_body(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -90,6 +94,9 @@ async def test_valid_json_with_invalid_fields_is_422(client: httpx.AsyncClient) 
     assert errors == {("body", "isbn"): "string_pattern_mismatch", ("body", "title"): "string_too_short"}, (
         "422 lists each invalid field so the client can fix it"
     )  # fmt: skip
+    assert all(set(e) == {"loc", "msg", "type"} for e in response.json()["detail"]), (
+        "each error is its loc, msg and type only: never echo the client's input back"
+    )
 
 
 async def test_unknown_book_is_404_with_a_json_body(client: httpx.AsyncClient) -> None:
@@ -168,6 +175,7 @@ async def test_idempotency_key_replays_the_first_response(
         "a retry with the same key and payload replays the first response"
     )
     assert retry.headers["location"] == first.headers["location"], "including its Location"
+    assert retry.headers.get("etag") == first.headers["etag"], "and its ETag"
     assert len(repo(app)) == 1, "the retry must not create a second book"
 
 
@@ -256,6 +264,8 @@ async def test_if_match_guards_put_and_delete(app: FastAPI, client: httpx.AsyncC
     assert weak.status_code == 412, "If-Match uses the strong comparison: a weak tag never matches"
     gone = await client.delete(url, headers={"If-Match": etag})
     assert gone.status_code == 412, "DELETE honours If-Match too"
+    weak_delete = await client.delete(url, headers={"If-Match": f"W/{ok.headers['etag']}"})
+    assert weak_delete.status_code == 412, "DELETE's If-Match is strong too: W/ never matches"
     current = repo(app).get(book.id)
     assert current is not None and current.title == "Second edition", (
         "a failed precondition changes nothing"
@@ -296,6 +306,30 @@ async def test_page_size_is_capped(app: FastAPI, client: httpx.AsyncClient) -> N
     zero = await client.get("/books", params={"limit": 0})
     assert zero.status_code == 422, "a limit below 1 is invalid input"
     assert [e["loc"] for e in zero.json()["detail"]] == [["query", "limit"]]
+
+
+async def test_empty_collection_has_one_page(client: httpx.AsyncClient) -> None:
+    empty = await client.get("/books")
+    assert (empty.status_code, empty.json()["items"], empty.headers["x-total-count"]) == (
+        200,
+        [],
+        "0",
+    )
+    assert links(empty) == {"first": page(1), "last": page(1)}, (
+        "an empty collection is one empty page: last is page 1 (page 0 does not exist), no next"
+    )  # fmt: skip
+
+
+async def test_etag_is_the_sha256_of_the_canonical_json(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    [book] = seed(app, 1)
+    canonical = json.dumps(book.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    expected = f'"{hashlib.sha256(canonical.encode()).hexdigest()}"'
+    response = await client.get(f"/books/{book.id}")
+    assert response.headers["etag"] == expected, (
+        "hash the JSON with sorted keys and no spaces, so the tag depends only on the data"
+    )
 
 
 def test_etag_comparison_rules() -> None:

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .conftest import ChatServer, Connect
+from .chat import ChatRoom, Event, Member
+from .conftest import TOKENS, ChatServer, Connect
 
 TIMEOUT = 2.0  # seconds; a wrong solution fails with a message instead of hanging
 
@@ -233,3 +235,99 @@ async def test_slow_client_is_dropped_and_fast_clients_miss_nothing(
     assert leftover == [], f"tasks still running after everyone left: {leftover}"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert errors == [], "dropping a slow client is policy, not an error"
+
+
+# Unit tests of drop/write/leave on a fake socket: the cases a real server seldom produces on cue.
+
+
+class FakeSocket:
+    """Stands in for a WebSocket: records what is sent and closed; can fail or hang."""
+
+    def __init__(self, *, send_limit: int | None = None, close_hangs: bool = False) -> None:
+        self.sent: list[Event] = []
+        self.closed: list[tuple[int, str | None]] = []
+        self.send_limit, self.close_hangs = send_limit, close_hangs
+
+    async def send_json(self, data: Event) -> None:
+        if self.send_limit is not None and len(self.sent) >= self.send_limit:
+            raise WebSocketDisconnect(code=1006)  # the peer vanished
+        self.sent.append(data)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed.append((code, reason))
+        if self.close_hangs:
+            await hang()  # a peer that never completes the close handshake
+        raise WebSocketDisconnect(code=1006)  # the connection is already gone
+
+
+def fake_member(room: ChatRoom, name: str, socket: FakeSocket) -> Member:
+    member = Member(name, cast(WebSocket, socket), asyncio.Queue(maxsize=room.max_queue))
+    room.members[member] = None
+    return member
+
+
+async def hang() -> None:
+    await asyncio.Event().wait()
+
+
+def queued(member: Member) -> list[Event]:
+    return [member.queue.get_nowait() for _ in range(member.queue.qsize())]
+
+
+async def test_drop_happens_once_and_ignores_a_connection_already_gone() -> None:
+    room = ChatRoom(TOKENS)
+    alice = fake_member(room, "alice", FakeSocket())
+    socket = FakeSocket()
+    carol = fake_member(room, "carol", socket)
+    carol.writer = asyncio.create_task(hang())
+    room.drop(carol, 1013, "too slow")
+    room.drop(carol, 1013, "too slow")  # e.g. a second overflow before the first drop finished
+    assert room.names() == ["alice"]
+    assert queued(alice) == [{"type": "leave", "name": "carol", "reason": "too slow"}], (
+        "drop acts only on a current member: one leave notice, not two"
+    )
+    assert carol.closer is not None, "the closing task is kept in member.closer for leave()"
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.gather(carol.writer, return_exceptions=True)
+        await carol.closer  # must not raise: closing a gone connection is not an error
+    assert socket.closed == [(1013, "too slow")], "the socket is closed once, with code and reason"
+    assert carol.writer.cancelled(), "the writer (probably stuck in send) is cancelled"
+
+
+async def test_writer_sends_in_order_and_ends_quietly_on_disconnect() -> None:
+    room = ChatRoom(TOKENS)
+    socket = FakeSocket(send_limit=2)
+    bob = fake_member(room, "bob", socket)
+    for i in range(3):
+        bob.queue.put_nowait(chat("alice", str(i)))
+    async with asyncio.timeout(TIMEOUT):
+        await room.write(bob)  # returns instead of raising: the reader does the cleanup
+    assert socket.sent == [chat("alice", "0"), chat("alice", "1")], "one event at a time, in order"
+
+
+async def test_leave_cancels_and_awaits_the_writer_and_the_closer() -> None:
+    room = ChatRoom(TOKENS)
+    alice = fake_member(room, "alice", FakeSocket())
+    carol = fake_member(room, "carol", FakeSocket(close_hangs=True))
+    cleaned_up: list[str] = []
+
+    async def writer() -> None:
+        try:
+            await hang()
+        finally:  # cleanup that takes a few loop turns, as closing a real socket does
+            for _ in range(3):
+                await asyncio.sleep(0)
+            cleaned_up.append("writer")
+
+    carol.writer = asyncio.create_task(writer())
+    await asyncio.sleep(0)  # let the writer start
+    room.drop(carol, 1013, "too slow")
+    async with asyncio.timeout(TIMEOUT):
+        await room.leave(carol)  # what handle() does once carol's reader returns
+    assert cleaned_up == ["writer"], "leave awaits the cancelled writer: nothing outlives it"
+    assert carol.closer is not None and carol.closer.done(), (
+        "leave cancels and awaits the closer too (here the peer never completes the close)"
+    )
+    assert queued(alice) == [{"type": "leave", "name": "carol", "reason": "too slow"}], (
+        "a dropped member was announced once already: no second, 'disconnected' leave"
+    )

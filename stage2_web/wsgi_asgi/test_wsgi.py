@@ -123,6 +123,13 @@ def test_post_without_content_length_is_411() -> None:
     assert environ["wsgi.input"].reads == [], "without a length there is nothing safe to read"
 
 
+def test_empty_body_with_content_length_0_is_echoed() -> None:
+    status, _, body = call(WsgiApp(), environ_for("POST", "/echo", body=b"", length="0"))
+    assert (status, json.loads(body)) == (200, {"length": 0, "body": ""}), (
+        "Content-Length: 0 is a length (an empty body), not a missing one: only absent is 411"
+    )
+
+
 def test_too_large_body_is_413_without_reading_it() -> None:
     environ = environ_for("POST", "/echo", body=b"x" * 50, length=str(LIMIT + 1))
     status, _, body = call(WsgiApp(max_body=LIMIT), environ)
