@@ -55,6 +55,10 @@ def test_eager_loading_takes_three_queries_for_5_or_50_posts(engine: Engine) -> 
     assert "JOIN authors" in posts_sql, (
         f"a many-to-one rides along in the posts query: joinedload(Post.author): {posts_sql}"
     )
+    assert "ORDER BY posts.id" in posts_sql, (
+        "order by id in SQL: without ORDER BY, PostgreSQL returns rows in whatever order it "
+        f"finds them, which only looks like id order until a row is updated: {posts_sql}"
+    )
     assert all("IN (" in sql and "JOIN authors" not in sql for sql in collections_sql), (
         "collections come from selectinload: a JOIN would repeat each post once per tag and per "
         f"comment (rows multiplied, then de-duplicated): {collections_sql}"

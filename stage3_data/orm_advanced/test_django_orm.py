@@ -30,18 +30,23 @@ def test_customer_report_counts_orders_once_and_sums_paid_lines(shop: Shop) -> N
 
     # The models and the committed migration agree (exits 1 on drift: run makemigrations).
     call_command("makemigrations", "orm_shop", "--check", "--dry-run", verbosity=0)
+    from .shop.models import Customer
+
+    Customer.objects.create(name="Al", email="al@example.com")  # last in, first of the zeros
 
     with CaptureQueriesContext(connection) as captured:
         report = list(customer_report())
     assert report == [
         {"name": "Ada", "order_count": 3, "pending": 1, "revenue": Decimal("300.00")},
         {"name": "Bob", "order_count": 3, "pending": 0, "revenue": Decimal("60.00")},
+        {"name": "Al", "order_count": 0, "pending": 0, "revenue": Decimal("0")},
         {"name": "Cy", "order_count": 0, "pending": 0, "revenue": Decimal("0")},
         {"name": "Dee", "order_count": 2, "pending": 1, "revenue": Decimal("0")},
     ], (
         "joining orders to their lines repeats each order once per line: Count(..., "
         "distinct=True); revenue sums only PAID lines (filter=Q(...)), 0 (default=) when none; "
-        "customers without orders stay in (annotate joins LEFT OUTER); by -revenue, then name"
+        "customers without orders stay in (annotate joins LEFT OUTER); by -revenue, then name "
+        "(order_by replaces Meta.ordering: name the tie-break again)"
     )
     assert len(captured) == 1, f"one query for the whole report, not one per customer: {captured}"
     assert "GROUP BY" in captured[0]["sql"], "the database aggregates, not Python"
@@ -196,6 +201,8 @@ def test_place_order_is_all_or_nothing(shop: Shop) -> None:
         place_order(shop.customers["Cy"], {"KB": 1, "GHOST": 1})
     assert Order.objects.count() == orders, "a refused order leaves no order behind"
     assert dict(Product.objects.values_list("sku", "stock")) == before, "nor any stock change"
+    place_order(shop.customers["Cy"], {"MN": 2})
+    assert Product.objects.get(sku="MN").stock == 0, "the last units in stock can be ordered"
 
 
 def try_lock(sku: str) -> DatabaseError | None:

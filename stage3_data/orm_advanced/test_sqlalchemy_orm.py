@@ -149,6 +149,17 @@ def test_big_spenders_reads_a_cte_twice(session: Session, sql: StatementLog) -> 
     )
 
 
+def test_big_spenders_are_strictly_above_the_average_ties_by_name(session: Session) -> None:
+    keyboard = Product(sku="K", name="Keyboard", price=Decimal(10), stock=0)
+    for name, revenue in (("Zed", 100), ("Lo", 10), ("Mid", 70), ("Abe", 100)):
+        line = Line(product=keyboard, quantity=1, unit_price=Decimal(revenue))
+        session.add(Order(customer=Customer(name=name), status="paid", created=T0, lines=[line]))
+    session.commit()
+    assert big_spenders(session) == [("Abe", Decimal("100")), ("Zed", Decimal("100"))], (
+        "the average is 70: Mid, at exactly 70, is not above it; Abe and Zed tie, by name"
+    )
+
+
 def test_category_subtree_walks_any_depth(session: Session, sql: StatementLog) -> None:
     seed(session)
     sql.clear()

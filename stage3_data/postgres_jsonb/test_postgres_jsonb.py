@@ -106,6 +106,10 @@ def test_path_operators_return_text_so_cast_before_ordering(conn: Conn) -> None:
         "#>> returns text: cast to int before ORDER BY, or '90' sorts above '2400'; "
         "products without dims.weight_g are left out"
     )
+    add_products(conn, {"CUP-1": {"brand": "Acme", "dims": {"weight_g": 350}}})  # ties the mug
+    assert [sku for sku, _, _ in by_weight(conn)] == ["TENT-1", "CUP-1", "MUG-1", "LAMP-1"], (
+        "equal weights are ordered by sku: ORDER BY grams DESC, sku"
+    )
 
 
 def test_key_existence_is_top_level_and_ignores_null_values(conn: Conn) -> None:

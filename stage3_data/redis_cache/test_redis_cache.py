@@ -7,13 +7,14 @@ hold a load (or a write) open while other callers pile up, so races happen on cu
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from .cache import PostgresProducts, Product, ProductCache
+from .cache import PostgresProducts, Product, ProductCache, encode
 
 GUARD_S = 5.0  # a deadlock guard for waiting on a condition, never a timing assertion
 
@@ -125,6 +126,18 @@ async def test_entries_expire_and_keys_stay_under_the_prefix(
     assert keys[0].startswith(unique_name), "the prefix keeps tenants and tests apart"
 
 
+async def test_ttls_are_jittered(
+    cache: ProductCache, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(random, "random", lambda: 1.0)  # the largest jitter draw
+    await cache.get(1)
+    ttl = await redis_client.ttl(cache.key(1))
+    assert 260 <= ttl <= 270, (
+        f"EX self._expiry(ttl): 300 s less up to 10% jitter, so 270 here, not {ttl}; without "
+        "jitter, entries written together all expire in the same second"
+    )
+
+
 async def test_missing_rows_are_cached_briefly(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -184,6 +197,13 @@ async def test_the_database_is_written_before_the_entry_is_deleted(
 
 
 async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: Instrumented) -> None:
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await asyncio.sleep(0.001)
+
+    cache.sleep = sleep
     source.fetch_gate.clear()  # the first load hangs until every caller has missed
     tasks = [asyncio.create_task(cache.get(1)) for _ in range(50)]
     try:
@@ -200,6 +220,11 @@ async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: In
         f"a stampede: 50 callers missed together and the database was loaded {source.fetches} "
         "times; concurrent misses must share one load"
     )
+    assert pauses == [], (
+        "inside one process the callers await the first caller's Task (self._flights): only "
+        "other processes should have to poll Redis for the lock"
+    )
+    assert cache._flights == {}, "a finished flight is removed, or later misses reuse its result"
 
 
 async def test_two_processes_missing_together_load_once(
@@ -282,3 +307,92 @@ async def test_a_failed_load_caches_nothing_and_frees_the_lock(
     assert await redis_client.exists(cache.key(1)) == 0, "an error is not a value: cache nothing"
     assert await cache.get(1) == KETTLE, "the next call tries again, and succeeds"
     assert source.fetches == 2
+
+
+async def test_waiters_back_off_and_take_the_entry_another_process_wrote(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    await redis_client.set(cache.lock_key(1), "another-process")  # it is loading product 1
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 7:  # the other process has stored its entry (its lock not yet freed)
+            await redis_client.set(cache.key(1), encode(KETTLE))
+
+    cache.sleep = sleep
+    cache.lock_wait = GUARD_S / 2
+    assert await cache.get(1) == KETTLE, "after each pause, look in the cache for the entry"
+    assert pauses == pytest.approx([0.005, 0.01, 0.02, 0.04, 0.08, 0.1, 0.1]), (
+        "the pause starts at backoff[0] and doubles up to backoff[1]"
+    )
+    assert source.fetches == 0, "the other process loaded it: this one must not load again"
+    assert await redis_client.get(cache.lock_key(1)) == "another-process", "not our lock to free"
+
+
+async def test_a_waiter_gives_up_after_lock_wait(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    await redis_client.set(cache.lock_key(1), "a-stuck-process")  # held, and never released
+
+    async def sleep(seconds: float) -> None:
+        # Longer than lock_wait: the timeout fires here, never in the middle of a Redis command
+        # (a command cancelled halfway can leave redis-py's connection broken).
+        await asyncio.sleep(GUARD_S * 2)
+
+    cache.sleep = sleep
+    cache.lock_wait = 0.5
+    waiter = asyncio.create_task(cache.get(1))
+    done, _ = await asyncio.wait({waiter}, timeout=GUARD_S)
+    if not done:
+        waiter.cancel()
+        await settle([waiter])
+        pytest.fail("wait for another's load at most lock_wait seconds (asyncio.timeout)")
+    with pytest.raises(TimeoutError):
+        waiter.result()
+    assert source.fetches == 0, "giving up is an error, not a licence to load under their lock"
+
+
+async def test_the_cache_is_read_again_once_the_lock_is_taken(
+    cache: ProductCache, source: Instrumented, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_lock = cache.redis.lock
+
+    def lock(name: str, **kwargs: Any) -> Any:
+        taken = real_lock(name, **kwargs)
+        real_acquire = taken.acquire
+
+        async def acquire(*args: Any, **kw: Any) -> bool:
+            # Between our miss and our lock, another process loaded, stored and unlocked.
+            await redis_client.set(cache.key(1), encode(KETTLE))
+            return bool(await real_acquire(*args, **kw))
+
+        monkeypatch.setattr(taken, "acquire", acquire)
+        return taken
+
+    monkeypatch.setattr(cache.redis, "lock", lock)
+    assert await cache.get(1) == KETTLE
+    assert source.fetches == 0, (
+        "once the lock is yours, look in the cache again: the entry may have appeared since "
+        "your miss, and loading it again is the very stampede the lock is for"
+    )
+
+
+async def test_a_lock_that_expired_under_a_slow_load_is_left_to_its_new_holder(
+    cache: ProductCache, source: Instrumented, redis_client: Redis
+) -> None:
+    source.fetch_gate.clear()
+    task = asyncio.create_task(cache.get(1))
+    try:
+        await until(lambda: source.fetches == 1, [task], "expected the load to start")
+        # The load outlived lock_ttl: the lock expired and another process took it.
+        await redis_client.set(cache.lock_key(1), "the-new-holder")
+    finally:
+        source.fetch_gate.set()
+        [result] = await settle([task])
+    assert result == KETTLE, (
+        "releasing a lock that is no longer yours raises LockError: ignore it, the load succeeded"
+    )
+    assert await redis_client.get(cache.lock_key(1)) == "the-new-holder", (
+        "release only your own lock (its token), never the new holder's"
+    )

@@ -88,6 +88,12 @@ def test_the_group_delivers_what_was_published_before_it_existed(
     assert balance(r, deposits, "ada") == 12
 
 
+def test_ensure_group_tolerates_only_an_existing_group(r: redis.Redis, stream: str) -> None:
+    r.set(stream, "not a stream")  # a key of the wrong type: a real error, not "already there"
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        StreamQueue(r, stream, GROUP).ensure_group()
+
+
 def test_publish_trims_the_stream_approximately(r: redis.Redis, stream: str) -> None:
     queue = worker(r, stream, maxlen=100)
     for n in range(1_000):
@@ -108,6 +114,9 @@ def test_consume_applies_and_acknowledges_each_message_once(
     assert deposits.calls == ids, "the handler ran once per message"
     assert balance(r, deposits, "ada") == 60
     assert pending(r, stream) == 0, "XACK after success: nothing left in the pending list"
+    assert 0 < r.ttl(queue.done_key(ids[0])) <= queue.done_ttl, (
+        "the done mark is SET with EX done_ttl: marks that never expire grow without bound"
+    )
     assert queue.consume("w1", deposits) == Outcome(), "'>' never hands the same message twice"
 
 
@@ -165,6 +174,20 @@ def test_a_crash_before_the_work_is_reclaimed_and_done_once(
     assert got == Outcome(processed=[message_id]), "XAUTOCLAIM hands the crashed one's entry over"
     assert deposits.calls == [message_id] and balance(r, deposits, "ada") == 25
     assert pending(r, stream) == 0
+
+
+def test_recover_takes_at_most_count_messages(
+    r: redis.Redis, stream: str, deposits: Deposits
+) -> None:
+    producer = worker(r, stream)
+    ids = [producer.publish({"account": "ada", "amount": "1"}) for _ in range(5)]
+    assert len(worker(r, stream).read("w1")) == 5  # read, then the process died
+    rescuer = worker(r, stream)
+    assert rescuer.recover("w2", deposits, min_idle_ms=0, count=2) == Outcome(processed=ids[:2]), (
+        "XAUTOCLAIM ... COUNT count: a recovering worker takes a batch, not the whole backlog"
+    )
+    assert pending(r, stream) == 3
+    assert rescuer.recover("w2", deposits, min_idle_ms=0, count=10).processed == ids[2:]
 
 
 def test_a_crash_after_the_work_is_reclaimed_and_not_applied_again(

@@ -10,7 +10,7 @@ import pytest
 
 from katas.sqlplans import plan_nodes
 
-from .corpus import CORPUS
+from .corpus import CORPUS, Article
 from .pg_search import (
     Conn,
     category_facets,
@@ -101,6 +101,28 @@ def test_filters_by_category_and_date(conn: Conn) -> None:
         "no date filter when since/until are None"
     )
     assert ids(search(conn, "index", limit=2)) == ["d03", "d08"], "LIMIT after ORDER BY"
+
+
+def test_equal_ranks_go_by_id_and_date_bounds_are_inclusive(conn: Conn) -> None:
+    day = date(2024, 3, 15)
+    load(conn, [Article(f"q{n}", "zoo", day, "Quokka", "A quokka smiles.") for n in (2, 3, 1)])
+    assert ids(search(conn, "quokka")) == ["q1", "q2", "q3"], (
+        "three identical articles rank equally: ties by id (ORDER BY rank DESC, id)"
+    )
+    assert ids(search(conn, "quokka", since=day, until=day)) == ["q1", "q2", "q3"], (
+        "since and until are inclusive: published >= since AND published <= until"
+    )
+    assert ids(search(conn, "quokka", limit=2)) == ["q1", "q2"], "and LIMIT keeps the first ids"
+
+
+def test_facet_counts_order_before_names(conn: Conn) -> None:
+    day = date(2024, 3, 15)
+    zoo = [("a1", "aviary"), ("r1", "reptiles"), ("r2", "reptiles"), ("m1", "mammals")]
+    zoo += [("m2", "mammals")]
+    load(conn, [Article(i, category, day, "Quokka", "A quokka.") for i, category in zoo])
+    assert list(category_facets(conn, "quokka")) == ["mammals", "reptiles", "aviary"], (
+        "largest facet first (ORDER BY count(*) DESC), ties by name; not by name alone"
+    )
 
 
 def test_headlines_mark_the_matched_words(conn: Conn) -> None:

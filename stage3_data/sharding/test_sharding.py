@@ -23,7 +23,7 @@ from sqlalchemy.ext.horizontal_shard import ShardedSession
 from sqlalchemy.orm import sessionmaker
 
 from .partitions import create_partitioned_tables, explain, scanned_relations
-from .ring import HashRing, modulo_shard
+from .ring import HashRing, modulo_shard, stable_hash
 from .shards import Base, Order, count_orders, shard_of, sharded_sessionmaker, top_orders
 
 MONTHS = [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)]
@@ -150,15 +150,19 @@ def test_scanned_relations_walks_every_level_of_the_plan() -> None:
                                     {"Node Type": "Seq Scan", "Relation Name": "events_default"}
                                 ],
                             },
+                            {"Node Type": "Seq Scan", "Relation Name": "events_2024_03"},
                         ],
                     }
                 ],
             }
         }
     ]
-    assert scanned_relations(plan) == ["events_2024_01", "events_2024_02", "events_default"], (
-        "scans sit at any depth under 'Plans'; report them in plan order"
-    )
+    assert scanned_relations(plan) == [
+        "events_2024_01",
+        "events_2024_02",
+        "events_default",
+        "events_2024_03",
+    ], "scans sit at any depth under 'Plans'; report them in plan order (depth first)"
     assert scanned_relations([{"Plan": {"Node Type": "Result"}}]) == [], "SELECT 1 reads no table"
 
 
@@ -250,6 +254,14 @@ def test_a_single_user_query_touches_only_its_shard(shard_engines: dict[str, Eng
         )
 
         log.clear()
+        other = next(u for u in range(1, 31) if shard_of(ring, u) != shard_of(ring, 9))
+        both = select(Order).where(Order.user_id.in_([other, 9]), Order.user_id == 9)
+        assert {o.user_id for o in session.scalars(both)} == {9}
+        assert log.shards() == [shard_of(ring, 9)], (
+            "two terms that both pin user_id: a row must satisfy both, so intersect the ids"
+        )
+
+        log.clear()
         either = session.scalars(
             select(Order).where(or_(Order.user_id == user, Order.amount >= 990))
         ).all()
@@ -285,6 +297,24 @@ def test_top_orders_merges_the_shards_results(shard_engines: dict[str, Engine]) 
     assert per_shard == dict.fromkeys(SHARDS, 1), "one query per shard, every shard asked"
     assert all("LIMIT" in sql for _, sql in log.entries), (
         "push ORDER BY ... LIMIT n down to each shard: none should ship all its rows"
+    )
+
+
+def test_top_orders_breaks_ties_by_user_id_then_order_no(
+    shard_engines: dict[str, Engine],
+) -> None:
+    ring = HashRing(SHARDS)
+    factory = sharded_sessionmaker(shard_engines, ring)
+    with factory() as session:  # every amount equal; inserted last user first
+        session.add_all(
+            Order(user_id=u, order_no=n, amount=500) for u in range(30, 0, -1) for n in (1, 0)
+        )
+        session.commit()
+    with factory() as session:
+        top = top_orders(session, 5)
+    assert [(o.user_id, o.order_no) for o in top] == [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0)], (
+        "equal amounts order by user_id, then order_no: on each shard (its LIMIT keeps the "
+        "right rows) and again in the merge"
     )
 
 
@@ -344,6 +374,22 @@ def test_virtual_nodes_spread_keys_evenly_and_removal_moves_only_that_shard() ->
     )
     with pytest.raises(LookupError):
         HashRing([]).node_for("user:1")
+
+
+def test_a_key_belongs_to_the_first_point_at_or_after_it_wrapping_around() -> None:
+    nodes = ["s0", "s1", "s2"]
+    ring = HashRing(nodes, vnodes=20)  # 20: the smallest and the largest point differ in node
+    points = sorted((stable_hash(f"{node}#{i}"), node) for node in nodes for i in range(20))
+    assert points[0][1] != points[-1][1]
+    assert ring.node_for("s1#3") == "s1", (
+        "a key hashing exactly onto a point belongs to that point: bisect_left, 'at or after'"
+    )
+    past_the_last = next(key for key in KEYS if stable_hash(key) > points[-1][0])
+    assert ring.node_for(past_the_last) == points[0][1], (
+        "past the largest point the ring wraps around to the smallest one, not the largest"
+    )
+    with pytest.raises(KeyError):
+        ring.remove("s9")  # not on the ring
 
 
 def test_the_ring_is_the_same_in_every_process() -> None:

@@ -221,3 +221,33 @@ async def test_concurrent_transfers_lose_no_update(
         "ten transfers of 10 at once: read-modify-write without a row lock lets them overwrite "
         "each other's balance (lost updates); SELECT ... FOR UPDATE serialises them"
     )
+
+
+async def test_opposite_transfers_lock_in_id_order_and_never_deadlock(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await open_accounts(sessionmaker, bob=500)
+    async with engine.connect() as locker:
+        # Hold account 1, so both transfers queue up behind it, each at its first lock.
+        await locker.execute(text("SELECT id FROM accounts WHERE id = 1 FOR UPDATE"))
+        to_bob = asyncio.create_task(transfer(sessionmaker, 1, 2, 10))
+        waiting = 0
+        for _ in range(100):  # up to ~5 s, until the first transfer waits
+            waiting = await lock_waiters(locker)
+            if waiting == 1 or to_bob.done():
+                break
+            await asyncio.sleep(0.05)
+        to_alice = asyncio.create_task(transfer(sessionmaker, 2, 1, 20))
+        for _ in range(100):  # and the second
+            waiting = await lock_waiters(locker)
+            if waiting == 2 or to_alice.done():
+                break
+            await asyncio.sleep(0.05)
+        await locker.rollback()  # release account 1
+    results = list(await asyncio.gather(to_bob, to_alice, return_exceptions=True))
+    assert waiting == 2, f"both transfers should have been waiting for account 1, {waiting} were"
+    assert results == [None, None], (
+        "2 → 1 took account 2 first, then waited for 1 while 1 → 2 held 1 and waited for 2: a "
+        f"deadlock ({results}); lock both rows in id order, in one SELECT ... ORDER BY id FOR UPDATE"
+    )
+    assert await balances(sessionmaker) == {"alice": 510, "bob": 490}
