@@ -7,6 +7,7 @@ each kata is a package ``<stage>/<slug>/`` with ``README.md``, ``kata.toml``, it
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +32,7 @@ KNOWN_SERVICES = (
     "mongodb", "elasticsearch", "kafka", "consul",
 )  # fmt: skip
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}
-_OPTIONAL = {"hints": list, "django_apps": list}
+_OPTIONAL = {"hints": list, "django_apps": list, "sandbox": dict}
 
 
 class CatalogError(Exception):
@@ -51,6 +52,21 @@ class Bullet:
 
 
 @dataclass(frozen=True)
+class Hint:
+    task: int  # the README task it helps with, from 1
+    text: str
+
+
+def readme_tasks(readme_text: str) -> list[str]:
+    """The numbered items of a README's '## Tasks' section, each on one line."""
+    section = re.search(r"^## Tasks\s*$(.*?)(?=^## |\Z)", readme_text, re.M | re.S)
+    if not section:
+        return []
+    items = re.findall(r"^\d+\.\s+(.*?)(?=^\d+\.\s|^\s*$|\Z)", section.group(1), re.M | re.S)
+    return [" ".join(item.split()) for item in items]
+
+
+@dataclass(frozen=True)
 class Kata:
     name: str
     stage: str
@@ -60,16 +76,18 @@ class Kata:
     level: str
     services: tuple[str, ...]
     points: int
-    hints: tuple[str, ...]
+    hints: tuple[Hint, ...]
     django_apps: tuple[str, ...] = ()
+    sandbox_allow: tuple[str, ...] = ()  # what the grading sandbox lets this kata's solution do
+
+    @property
+    def tasks(self) -> list[str]:
+        """The README's numbered tasks; tests name theirs with ``@pytest.mark.task(n)``."""
+        return readme_tasks(self.readme.read_text(encoding="utf-8"))
 
     @property
     def readme(self) -> Path:
         return self.path / "README.md"
-
-    @property
-    def test_files(self) -> list[Path]:
-        return sorted(self.path.glob("test_*.py"))
 
     @property
     def solution_files(self) -> list[Path]:
@@ -172,6 +190,8 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         problems.append(f"{folder}: no test_*.py; a kata needs tests that tell right from wrong")
     if not (folder / "__init__.py").is_file():
         problems.append(f"{folder / '__init__.py'}: missing; each kata is a package")
+    hints = _hints(toml_path, data.get("hints", []), problems)
+    allow = _sandbox_allow(toml_path, data.get("sandbox", {}), problems)
     if len(problems) > before:
         return None
     return Kata(
@@ -183,9 +203,45 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         level=data["level"],
         services=tuple(data["services"]),
         points=data["points"],
-        hints=tuple(str(h) for h in data.get("hints", [])),
+        hints=hints,
         django_apps=tuple(str(a) for a in data.get("django_apps", [])),
+        sandbox_allow=allow,
     )
+
+
+def _hints(toml_path: Path, raw: list[Any], problems: list[str]) -> tuple[Hint, ...]:
+    """``[[hints]]`` tables of ``task`` (a README task number) and ``text``."""
+    hints = []
+    for number, entry in enumerate(raw, 1):
+        if isinstance(entry, str):  # a hint not yet keyed to a task: shown with task 0
+            hints.append(Hint(0, entry))
+        elif (
+            isinstance(entry, dict)
+            and set(entry) == {"task", "text"}
+            and isinstance(entry["task"], int)
+            and entry["task"] >= 1
+            and isinstance(entry["text"], str)
+        ):
+            hints.append(Hint(entry["task"], entry["text"]))
+        else:
+            problems.append(
+                f"{toml_path}: hint {number} must be a [[hints]] table with task = <README task "
+                'number> and text = "..."'
+            )
+    return tuple(hints)
+
+
+def _sandbox_allow(toml_path: Path, raw: dict[str, Any], problems: list[str]) -> tuple[str, ...]:
+    """``[sandbox] allow = [...]``: names the grading sandbox permits this kata's solution."""
+    allow = raw.get("allow", [])
+    if (
+        set(raw) - {"allow"}
+        or not isinstance(allow, list)
+        or not all(isinstance(a, str) for a in allow)
+    ):
+        problems.append(f'{toml_path}: [sandbox] takes only allow = ["name", ...]')
+        return ()
+    return tuple(allow)
 
 
 def load(root: Path | None = None, *, check_markers: bool = True) -> list[Kata]:

@@ -22,7 +22,7 @@ from katas import bench as bench_mod
 from katas import catalog, gitops
 from katas.catalog import CatalogError, Kata
 from katas.markers import MarkerError, stub_file, stub_text
-from katas.progress import State, bar, first_task
+from katas.progress import State, bar
 from katas.watch import watch_loop
 
 app = typer.Typer(
@@ -155,7 +155,9 @@ def hint(
         number = min(shown + 1, len(kata.hints))
     if not 1 <= number <= len(kata.hints):
         fail(f"{kata.name} has hints 1 to {len(kata.hints)}; ask for one of those")
-    out.print(f"hint {number}/{len(kata.hints)}: {kata.hints[number - 1]}", highlight=False)
+    chosen = kata.hints[number - 1]
+    about = f" (task {chosen.task})" if chosen.task else ""
+    out.print(f"hint {number}/{len(kata.hints)}{about}: {chosen.text}", highlight=False)
     state.hints_shown[kata.name] = max(shown, number)
     state.save(root)
 
@@ -325,8 +327,8 @@ def next_() -> None:
         return
     out.print(f"next: {upcoming.name} — {upcoming.title}", highlight=False)
     out.print(f"read: {upcoming.readme.relative_to(root)}", highlight=False)
-    if task := first_task(upcoming):
-        out.print(f"task 1: {task}", highlight=False)
+    if tasks := upcoming.tasks:
+        out.print(f"task 1: {tasks[0]}", highlight=False)
     if upcoming.name not in state.started:
         out.print(f"then: katas start {upcoming.name} && katas watch", highlight=False)
 

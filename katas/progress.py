@@ -6,7 +6,6 @@ Kept in ``.katas/state.json`` (git-ignored): plain JSON a learner can read, dele
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,16 +60,6 @@ class State:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def first_task(kata: Kata) -> str | None:
-    """The first numbered item of the README's '## Tasks' section, on one line."""
-    text = kata.readme.read_text(encoding="utf-8")
-    section = re.search(r"^## Tasks\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    if not section:
-        return None
-    item = re.search(r"^1\.\s+(.*?)(?=^\d+\.\s|^\s*$)", section.group(1), re.M | re.S)
-    return " ".join(item.group(1).split()) if item else None
 
 
 def bar(done: int, total: int, width: int = 20) -> str:
