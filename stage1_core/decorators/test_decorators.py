@@ -7,6 +7,7 @@ import pytest
 from .decorators import count_calls, memoize, retry, timed
 
 
+@pytest.mark.task(1)
 def test_count_calls_counts_and_keeps_metadata() -> None:
     @count_calls
     def greet(name: str) -> str:
@@ -21,6 +22,7 @@ def test_count_calls_counts_and_keeps_metadata() -> None:
     assert greet.__wrapped__ is not None, "functools.wraps sets __wrapped__ for introspection"  # type: ignore[attr-defined]
 
 
+@pytest.mark.task(1)
 def test_count_calls_counts_calls_that_raise() -> None:
     @count_calls
     def fail() -> None:
@@ -45,6 +47,7 @@ class Flaky:
         return "ok"
 
 
+@pytest.mark.task(2)
 def test_retry_succeeds_after_failures_with_growing_waits() -> None:
     waits: list[float] = []
     flaky = Flaky(failures=3)
@@ -54,6 +57,7 @@ def test_retry_succeeds_after_failures_with_growing_waits() -> None:
     assert waits == pytest.approx([0.1, 0.2, 0.4]), "waits grow: delay, delay*backoff, ..."
 
 
+@pytest.mark.task(2)
 def test_retry_gives_up_after_times_attempts() -> None:
     waits: list[float] = []
     flaky = Flaky(failures=10)
@@ -64,6 +68,7 @@ def test_retry_gives_up_after_times_attempts() -> None:
     assert len(waits) == 2, "no sleep after the last attempt"
 
 
+@pytest.mark.task(2)
 def test_retry_does_not_retry_unlisted_errors() -> None:
     flaky = Flaky(failures=1, error=ValueError)
     call = retry(3, exceptions=(ConnectionError,), sleep=lambda _: None)(flaky)
@@ -72,6 +77,7 @@ def test_retry_does_not_retry_unlisted_errors() -> None:
     assert flaky.attempts == 1, "a bug (ValueError) is not a transient error: fail at once"
 
 
+@pytest.mark.task(2)
 def test_retry_starts_afresh_on_every_call() -> None:
     waits: list[float] = []
     outcomes = iter(["fail", "fail", "ok", "fail", "fail", "ok"])  # two calls, same pattern
@@ -92,6 +98,7 @@ def test_retry_starts_afresh_on_every_call() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_retry_keeps_metadata() -> None:
     @retry(2, sleep=lambda _: None)
     def fetch() -> int:
@@ -101,6 +108,7 @@ def test_retry_keeps_metadata() -> None:
     assert (fetch(), fetch.__name__, fetch.__doc__) == (42, "fetch", "Fetch a number.")
 
 
+@pytest.mark.task(3)
 def test_memoize_caches_by_arguments() -> None:
     computed: list[int] = []
 
@@ -120,6 +128,7 @@ def test_memoize_caches_by_arguments() -> None:
     assert square.cache_info().currsize == 0  # type: ignore[attr-defined]
 
 
+@pytest.mark.task(4)
 def test_timed_reports_every_call_even_on_error() -> None:
     ticks = iter([10.0, 10.5, 20.0, 23.0])
     records: list[tuple[str, float]] = []
