@@ -42,11 +42,13 @@ def add_books(client: FlaskClient, count: int) -> list[int]:
     return ids
 
 
+@pytest.mark.task(6)
 def test_health_blueprint_answers(client: FlaskClient) -> None:
     response = client.get("/health")
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
 
 
+@pytest.mark.task(4)
 def test_create_returns_201_location_and_the_stored_book(client: FlaskClient) -> None:
     response = client.post("/api/books", json={**DUNE, "title": "  Dune  "})
     assert response.status_code == 201, "creating a resource answers 201 Created"
@@ -57,6 +59,7 @@ def test_create_returns_201_location_and_the_stored_book(client: FlaskClient) ->
     assert (fetched.status_code, fetched.get_json()) == (200, book), "GET reads it back"
 
 
+@pytest.mark.task(5)
 def test_update_replaces_and_delete_answers_204(client: FlaskClient) -> None:
     book_id = client.post("/api/books", json=DUNE).get_json()["id"]
     changed = {**DUNE, "title": "Dune Messiah", "year": 1969}
@@ -71,6 +74,7 @@ def test_update_replaces_and_delete_answers_204(client: FlaskClient) -> None:
     assert again.get_json() == error(404, f"no book with id {book_id}"), "deleting twice: 404"
 
 
+@pytest.mark.task(5)
 def test_unknown_id_and_unknown_route_are_json_404s(client: FlaskClient) -> None:
     for method in ("get", "put", "delete"):
         response = getattr(client, method)("/api/books/999", json=DUNE)
@@ -82,6 +86,7 @@ def test_unknown_id_and_unknown_route_are_json_404s(client: FlaskClient) -> None
     assert response.get_json() == error(404, NotFound.description)
 
 
+@pytest.mark.task(5)
 def test_odd_ids_are_404_not_500(client: FlaskClient) -> None:
     for path in ("/api/books/-1", "/api/books/abc", f"/api/books/{2**31}", f"/api/books/{10**30}"):
         response = client.get(path)
@@ -89,6 +94,7 @@ def test_odd_ids_are_404_not_500(client: FlaskClient) -> None:
         assert response.get_json() == error(404, NotFound.description), path
 
 
+@pytest.mark.task(3)
 def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:
     response = client.patch("/api/books/1", json=DUNE)
     assert response.status_code == 405
@@ -99,6 +105,7 @@ def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:
     assert set(response.headers.get("Allow", "").split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
+@pytest.mark.task(2)
 def test_bad_bodies_are_415_or_400(client: FlaskClient) -> None:
     form = client.post(
         "/api/books", data="title=Dune", content_type="application/x-www-form-urlencoded"
@@ -112,12 +119,14 @@ def test_bad_bodies_are_415_or_400(client: FlaskClient) -> None:
     assert client.get("/api/books").get_json()["total"] == 0, "nothing bad was stored"
 
 
+@pytest.mark.task(2)
 def test_deeply_nested_json_is_400_not_500(client: FlaskClient) -> None:
     deep = client.post("/api/books", data="[" * 100_000, content_type="application/json")
     assert deep.status_code == 400, "json.loads raises RecursionError, which silent=True lets out"
     assert deep.get_json() == error(400, "the body is nested too deeply")
 
 
+@pytest.mark.task(1)
 def test_nul_in_text_is_422_not_500(client: FlaskClient) -> None:
     book_id = client.post("/api/books", json=DUNE).get_json()["id"]
     for method, path in (("post", "/api/books"), ("put", f"/api/books/{book_id}")):
@@ -133,6 +142,7 @@ def test_nul_in_text_is_422_not_500(client: FlaskClient) -> None:
     assert client.get(f"/api/books/{book_id}").get_json() == {"id": book_id, **DUNE}
 
 
+@pytest.mark.task(1)
 def test_invalid_fields_are_422_with_one_entry_per_field(client: FlaskClient) -> None:
     response = client.post(
         "/api/books", json={"title": "   ", "year": "1965", "isbn": "978-0441013593"}
@@ -159,6 +169,7 @@ def test_invalid_fields_are_422_with_one_entry_per_field(client: FlaskClient) ->
     ], "the columns are VARCHAR(200) and (100): longer text is a 422 here, not a 500 in the INSERT"
 
 
+@pytest.mark.task(4)
 def test_list_paginates_in_id_order(client: FlaskClient) -> None:
     ids = add_books(client, 7)
     first = client.get("/api/books?size=3").get_json()
@@ -175,6 +186,7 @@ def test_list_paginates_in_id_order(client: FlaskClient) -> None:
     assert [b["id"] for b in again["items"]] == ids[:3], "ORDER BY id: storage order is no order"
 
 
+@pytest.mark.task(4)
 def test_odd_page_parameters_are_422(client: FlaskClient) -> None:
     for query, field, kind in [
         ("size=1000000", "size", "less_than_equal"),
@@ -189,6 +201,7 @@ def test_odd_page_parameters_are_422(client: FlaskClient) -> None:
         assert [(f["field"], f["type"]) for f in fields] == [(field, kind)], query
 
 
+@pytest.mark.task(6)
 def test_page_size_comes_from_the_environment(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,6 +218,7 @@ def test_page_size_comes_from_the_environment(
         app.extensions["engine"].dispose()
 
 
+@pytest.mark.task(6)
 def test_factory_argument_overrides_the_environment(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,6 +233,7 @@ def test_factory_argument_overrides_the_environment(
         app.extensions["engine"].dispose()
 
 
+@pytest.mark.task(6)
 def test_two_apps_are_independent(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BOOKS_PAGE_SIZE", raising=False)
     one = create_app({"DATABASE_URL": postgres_url, "PAGE_SIZE": 1})
@@ -231,6 +246,7 @@ def test_two_apps_are_independent(postgres_url: str, monkeypatch: pytest.MonkeyP
         two.extensions["engine"].dispose()
 
 
+@pytest.mark.task(3)
 def test_an_unexpected_crash_is_a_json_500(postgres_url: str) -> None:
     app = create_app({"DATABASE_URL": postgres_url})  # not TESTING: errors are handled, not raised
 
