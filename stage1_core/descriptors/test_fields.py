@@ -7,6 +7,7 @@ import pytest
 from .fields import Field, NonEmptyStr, OneOf, PositiveInt, Product, cached_lazy
 
 
+@pytest.mark.task(1)
 def test_class_access_returns_the_descriptor() -> None:
     class Point:
         x = Field(int)
@@ -15,6 +16,7 @@ def test_class_access_returns_the_descriptor() -> None:
     assert (Point.x.name, Point.x.qualname) == ("x", "Point.x"), "__set_name__ recorded the name"
 
 
+@pytest.mark.task(2)
 def test_values_live_in_each_instance_dict() -> None:
     class Point:
         x = Field(int)
@@ -25,6 +27,7 @@ def test_values_live_in_each_instance_dict() -> None:
     assert vars(a) == {"x": 1}, "the value is stored in instance.__dict__ under the field's name"
 
 
+@pytest.mark.task(1)
 def test_unset_field_raises_attribute_error() -> None:
     class Point:
         x = Field(int)
@@ -38,6 +41,7 @@ def test_unset_field_raises_attribute_error() -> None:
     assert not hasattr(point, "x"), "hasattr() relies on AttributeError too"
 
 
+@pytest.mark.task(2)
 def test_wrong_type_raises_type_error_naming_the_attribute() -> None:
     class Point:
         x = Field(int)
@@ -48,6 +52,7 @@ def test_wrong_type_raises_type_error_naming_the_attribute() -> None:
     assert "x" not in vars(point), "a rejected value must not be stored"
 
 
+@pytest.mark.task(3)
 def test_positive_int_rejects_zero_negatives_and_bools() -> None:
     class Order:
         quantity = PositiveInt()
@@ -67,6 +72,7 @@ def test_positive_int_rejects_zero_negatives_and_bools() -> None:
     assert order.quantity == 3, "a failed assignment keeps the previous value (validate first)"
 
 
+@pytest.mark.task(4)
 def test_non_empty_str_rejects_blank_strings() -> None:
     class Tag:
         label = NonEmptyStr()
@@ -81,6 +87,7 @@ def test_non_empty_str_rejects_blank_strings() -> None:
     assert tag.label == "sale"
 
 
+@pytest.mark.task(5)
 def test_one_of_rejects_unknown_choices_and_lists_them() -> None:
     class Ticket:
         state = OneOf("open", "closed")
@@ -94,6 +101,7 @@ def test_one_of_rejects_unknown_choices_and_lists_them() -> None:
     assert ticket.state == "closed"
 
 
+@pytest.mark.task(2)
 def test_product_validates_every_field() -> None:
     desk = Product("Standing desk", 49_900, quantity=2, status="active")
     assert (desk.name, desk.price_cents, desk.quantity, desk.status) == (
@@ -113,6 +121,7 @@ def test_product_validates_every_field() -> None:
     assert desk.price_cents == 49_900, "validation runs on every assignment, not only in __init__"
 
 
+@pytest.mark.task(6)
 def test_cached_lazy_computes_once_per_instance() -> None:
     calls: list[str] = []
 
@@ -133,6 +142,7 @@ def test_cached_lazy_computes_once_per_instance() -> None:
     assert isinstance(Report.total, cached_lazy), "on the class, return the descriptor itself"
 
 
+@pytest.mark.task(6)
 def test_cached_lazy_stores_in_instance_dict_and_steps_aside() -> None:
     calls: list[str] = []
 
@@ -150,6 +160,7 @@ def test_cached_lazy_stores_in_instance_dict_and_steps_aside() -> None:
     assert len(calls) == 1
 
 
+@pytest.mark.task(6)
 def test_cached_lazy_recomputes_after_del_and_can_be_overridden() -> None:
     rows = [1, 2]
 
@@ -168,6 +179,7 @@ def test_cached_lazy_recomputes_after_del_and_can_be_overridden() -> None:
     assert report.total == 0, "a non-data descriptor lets the instance __dict__ win"
 
 
+@pytest.mark.task(6)
 def test_product_search_terms_are_lazy() -> None:
     desk = Product("Standing Desk", 100)
     assert "search_terms" not in vars(desk), "nothing is computed before the first read"
