@@ -9,6 +9,7 @@ import pytest
 from .plugins import KeyedSingletonMeta, Plugin, RegistryMeta
 
 
+@pytest.mark.task(2)
 def test_concrete_subclasses_register_and_abstract_bases_do_not() -> None:
     class Exporter(metaclass=RegistryMeta):
         @abstractmethod
@@ -36,6 +37,7 @@ def test_concrete_subclasses_register_and_abstract_bases_do_not() -> None:
     assert Exporter.registry["csv"]().export(["a", "b"]) == "a,b"
 
 
+@pytest.mark.task(2)
 def test_each_root_starts_its_own_registry() -> None:
     class Exporter(metaclass=RegistryMeta):
         pass
@@ -54,6 +56,7 @@ def test_each_root_starts_its_own_registry() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_duplicate_name_fails_at_the_class_statement_naming_both() -> None:
     class Exporter(metaclass=RegistryMeta):
         pass
@@ -73,6 +76,7 @@ def test_duplicate_name_fails_at_the_class_statement_naming_both() -> None:
     assert Exporter.registry == {"csv": CsvExporter}, "the first registration is kept"
 
 
+@pytest.mark.task(1)
 def test_missing_name_fails_at_the_class_statement() -> None:
     class Exporter(metaclass=RegistryMeta):
         pass
@@ -103,6 +107,7 @@ def test_missing_name_fails_at_the_class_statement() -> None:
     assert Exporter.registry == {"csv": CsvExporter}
 
 
+@pytest.mark.task(1)
 def test_unimplemented_abstract_method_fails_at_definition_not_instantiation() -> None:
     class Interface(ABC):
         @abstractmethod
@@ -134,6 +139,7 @@ def test_unimplemented_abstract_method_fails_at_definition_not_instantiation() -
     assert Exporter.registry == {}, "a rejected class must not be registered"
 
 
+@pytest.mark.task(1)
 def test_missing_abstract_methods_are_listed_sorted() -> None:
     class Exporter(metaclass=RegistryMeta):
         @abstractmethod
@@ -161,6 +167,7 @@ def test_missing_abstract_methods_are_listed_sorted() -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_init_subclass_registry_without_a_metaclass() -> None:
     class Exporter(Plugin):
         pass
@@ -182,6 +189,7 @@ def test_init_subclass_registry_without_a_metaclass() -> None:
     assert CsvExporter.name == "csv", "the name= keyword becomes the class attribute"
 
 
+@pytest.mark.task(3)
 def test_init_subclass_rejects_a_duplicate_name_naming_both() -> None:
     class Exporter(Plugin):
         pass
@@ -199,6 +207,7 @@ def test_init_subclass_rejects_a_duplicate_name_naming_both() -> None:
     assert Exporter.registry == {"csv": CsvExporter}
 
 
+@pytest.mark.task(3)
 def test_init_subclass_passes_other_keywords_on() -> None:
     class Tagged:
         tag = ""
@@ -220,6 +229,7 @@ def test_init_subclass_passes_other_keywords_on() -> None:
     assert Exporter.registry == {"csv": CsvExporter}
 
 
+@pytest.mark.task(4)
 def test_keyed_singleton_runs_init_once_per_key() -> None:
     inits: list[tuple[str, int]] = []
 
@@ -239,6 +249,7 @@ def test_keyed_singleton_runs_init_once_per_key() -> None:
     )
 
 
+@pytest.mark.task(4)
 def test_keyed_singleton_keeps_instances_per_class() -> None:
     class Pool(metaclass=KeyedSingletonMeta):
         def __init__(self, dsn: str) -> None:
