@@ -47,6 +47,7 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any
     return todo_id
 
 
+@pytest.mark.task(6)
 async def test_create_answers_201_location_and_the_normalised_todo(
     client: httpx.AsyncClient,
 ) -> None:
@@ -63,6 +64,7 @@ async def test_create_answers_201_location_and_the_normalised_todo(
     assert (defaults.json()["priority"], defaults.json()["tags"]) == (3, []), "the defaults"
 
 
+@pytest.mark.task(1)
 async def test_invalid_bodies_are_422_with_every_error(client: httpx.AsyncClient) -> None:
     body = {"title": " ", "priority": 9, "tags": ["home", "Home"], "colour": "red"}
     response = await client.post("/todos", json=body, headers=ADA)
@@ -84,6 +86,7 @@ async def test_invalid_bodies_are_422_with_every_error(client: httpx.AsyncClient
     assert listed.json() == [], "nothing invalid was stored"
 
 
+@pytest.mark.task(6)
 async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
     cases = {
         "/todos/-1": ("greater_than_equal", ["path", "todo_id"]),
@@ -111,6 +114,7 @@ async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
     assert errors(broken) == [("json_invalid", ["body", 10], "JSON decode error")]
 
 
+@pytest.mark.task(1)
 async def test_text_postgresql_or_json_cannot_carry_is_422_never_500(
     client: httpx.AsyncClient,
 ) -> None:
@@ -139,6 +143,7 @@ async def test_text_postgresql_or_json_cannot_carry_is_422_never_500(
     assert (await client.get("/todos", headers=ADA)).json()[0]["id"] == todo_id, "nothing stored"
 
 
+@pytest.mark.task(4)
 async def test_missing_or_bad_token_is_401_with_www_authenticate(
     client: httpx.AsyncClient,
 ) -> None:
@@ -151,6 +156,7 @@ async def test_missing_or_bad_token_is_401_with_www_authenticate(
     assert response.status_code == 401, "authentication comes before body validation"
 
 
+@pytest.mark.task(6)
 async def test_list_shows_only_your_own_todos_in_id_order(client: httpx.AsyncClient) -> None:
     ada = [await create(client, ADA, title=f"ada {n}") for n in range(4)]
     bob = [await create(client, BOB, title="bob 0")]
@@ -162,6 +168,7 @@ async def test_list_shows_only_your_own_todos_in_id_order(client: httpx.AsyncCli
     assert "owner" not in listed.json()[0], "the response model decides what leaves the service"
 
 
+@pytest.mark.task(5)
 async def test_someone_elses_todo_is_404_like_a_missing_one(client: httpx.AsyncClient) -> None:
     todo_id = await create(client, ADA, title="private")
     missing = await client.get("/todos/999999", headers=BOB)
@@ -176,6 +183,7 @@ async def test_someone_elses_todo_is_404_like_a_missing_one(client: httpx.AsyncC
     assert mine.json()["done"] is False, "bob changed nothing"
 
 
+@pytest.mark.task(6)
 async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient) -> None:
     todo_id = await create(client, ADA, title="keep me", priority=1, tags=["x"])
     response = await client.patch(f"/todos/{todo_id}", json={"done": True}, headers=ADA)
@@ -183,6 +191,11 @@ async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient) -> 
     assert (response.status_code, response.json()) == (200, want), "unsent fields stay as they were"
     stored = await client.get(f"/todos/{todo_id}", headers=ADA)
     assert stored.json() == want, "and the change was committed"
+
+
+@pytest.mark.task(2)
+async def test_patch_refuses_null_and_keeps_the_limits(client: httpx.AsyncClient) -> None:
+    todo_id = await create(client, ADA, title="keep me", priority=1, tags=["x"])
     null = await client.patch(f"/todos/{todo_id}", json={"title": None}, headers=ADA)
     assert errors(null) == [
         ("value_error", ["body", "title"], "Value error, may be left out, but not null")
@@ -201,6 +214,7 @@ async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient) -> 
     ]
 
 
+@pytest.mark.task(6)
 async def test_delete_answers_204_and_the_todo_is_gone(client: httpx.AsyncClient) -> None:
     todo_id = await create(client, ADA)
     response = await client.delete(f"/todos/{todo_id}", headers=ADA)
@@ -226,6 +240,7 @@ class RecordResponseEnd:
         await self.app(scope, receive, recording_send)
 
 
+@pytest.mark.task(6)
 async def test_notifications_are_sent_after_the_response(app: FastAPI) -> None:
     outbox: list[str] = app.state.outbox
     async with client_for(RecordResponseEnd(app, outbox)) as client:
@@ -241,6 +256,7 @@ async def test_notifications_are_sent_after_the_response(app: FastAPI) -> None:
     ], "BackgroundTasks run after the response is sent, so the client never waits for them"
 
 
+@pytest.mark.task(4)
 async def test_dependency_override_replaces_the_user(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -256,6 +272,7 @@ async def test_dependency_override_replaces_the_user(
     assert (await client.get("/todos")).status_code == 401, "without the override: a token again"
 
 
+@pytest.mark.task(1)
 async def test_openapi_documents_the_models_and_the_example(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     todo_in = schema["components"]["schemas"]["TodoIn"]
@@ -273,6 +290,17 @@ async def test_openapi_documents_the_models_and_the_example(client: httpx.AsyncC
     }
 
 
+@pytest.mark.task(3)
+async def test_each_request_closes_its_session(app: FastAPI) -> None:
+    async with client_for(app) as client:
+        todo_id = await create(client, ADA)
+        assert (await client.get(f"/todos/{todo_id}", headers=ADA)).status_code == 200
+        assert (await client.get("/todos", headers=ADA)).status_code == 200
+        assert (await client.get("/todos/999999", headers=ADA)).status_code == 404
+    assert app.state.engine.pool.checkedout() == 0, "every request's session was closed after it"
+
+
+@pytest.mark.task(7)
 async def test_lifespan_opens_the_engine_and_disposes_it(postgres_url: str) -> None:
     app = create_app(postgres_url)
     assert not hasattr(app.state, "engine"), "nothing connects before startup"
