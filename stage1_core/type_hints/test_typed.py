@@ -73,6 +73,7 @@ def feature_lines() -> dict[str, range]:
     }
 
 
+@pytest.mark.task(7)
 def test_typed_and_good_usage_type_check_clean(mypy_errors: set[Error]) -> None:
     errors = sorted(e for e in mypy_errors if e[0] in {"typed.py", "good_usage.py"})
     assert errors == [], (
@@ -81,7 +82,13 @@ def test_typed_and_good_usage_type_check_clean(mypy_errors: set[Error]) -> None:
     )
 
 
-@pytest.mark.parametrize("feature", FEATURES)
+@pytest.mark.parametrize(
+    "feature",
+    [
+        pytest.param(feature, marks=pytest.mark.task(task))
+        for feature, task in zip(FEATURES, (1, 2, 4, 5, 6), strict=True)
+    ],
+)
 def test_wrong_usage_reports_exactly_the_marked_errors(
     feature: str, mypy_errors: set[Error]
 ) -> None:
@@ -95,6 +102,7 @@ def test_wrong_usage_reports_exactly_the_marked_errors(
     )
 
 
+@pytest.mark.task(7)
 def test_wrong_usage_has_no_errors_outside_the_features(mypy_errors: set[Error]) -> None:
     inside = {line for lines in feature_lines().values() for line in lines}
     stray = sorted(
@@ -105,6 +113,7 @@ def test_wrong_usage_has_no_errors_outside_the_features(mypy_errors: set[Error])
     assert stray == [], f"only the marked lines may fail; the imports and helpers must not: {stray}"
 
 
+@pytest.mark.task(1)
 def test_notifier_is_a_runtime_checkable_protocol() -> None:
     class Sms:
         def __init__(self, ok: bool) -> None:
@@ -118,6 +127,7 @@ def test_notifier_is_a_runtime_checkable_protocol() -> None:
     assert typed.broadcast([Sms(True), Sms(False), Sms(True)], "ann", "hi") == 2
 
 
+@pytest.mark.task(3)
 def test_parse_user_builds_a_user_row() -> None:
     row = typed.parse_user({"id": 7, "email": "ann@example.com", "extra": [1, 2]})
     assert row == {"id": 7, "email": "ann@example.com"}, "unknown keys are dropped"
@@ -137,11 +147,13 @@ def test_parse_user_builds_a_user_row() -> None:
     ],
     ids=["id-str", "id-bool", "email-missing", "nickname-int", "nickname-none"],
 )
+@pytest.mark.task(3)
 def test_parse_user_rejects_wrong_types(data: dict[str, object], key: str) -> None:
     with pytest.raises(TypeError, match=key):
         typed.parse_user(data)
 
 
+@pytest.mark.task(4)
 def test_page_is_a_frozen_generic_dataclass() -> None:
     page = typed.Page[int](items=(1, 2, 3), total=30)
     labels = page.map(lambda n: f"#{n}")
@@ -151,6 +163,7 @@ def test_page_is_a_frozen_generic_dataclass() -> None:
         page.total = 0  # type: ignore[misc]
 
 
+@pytest.mark.task(5)
 def test_transactional_injects_a_session_and_commits() -> None:
     sessions: list[typed.Session] = []
 
@@ -171,6 +184,7 @@ def test_transactional_injects_a_session_and_commits() -> None:
     assert (create_user.__name__, create_user.__doc__) == ("create_user", "Insert a user.")
 
 
+@pytest.mark.task(5)
 def test_transactional_rolls_back_and_reraises() -> None:
     sessions: list[typed.Session] = []
 
@@ -188,6 +202,7 @@ class Shutdown(BaseException):
     """Like KeyboardInterrupt or asyncio.CancelledError: not an Exception, still an exit."""
 
 
+@pytest.mark.task(5)
 def test_transactional_rolls_back_on_any_exception() -> None:
     sessions: list[typed.Session] = []
 
@@ -203,6 +218,7 @@ def test_transactional_rolls_back_on_any_exception() -> None:
     )
 
 
+@pytest.mark.task(6)
 def test_parse_id_dispatches_on_the_argument_type() -> None:
     assert typed.parse_id("3") == 3
     assert typed.parse_id(["3", "4"]) == [3, 4]
