@@ -69,6 +69,7 @@ def metres(rows: list[tuple[str, float]]) -> list[tuple[str, object]]:
     return [(name, pytest.approx(distance, abs=1.0)) for name, distance in rows]
 
 
+@pytest.mark.task(1)
 def test_within_radius_returns_places_nearest_first_in_metres(conn: Connection) -> None:
     got = within_radius(conn, *PONT_DES_ARTS, 1000)
     assert got == metres(
@@ -87,6 +88,7 @@ def test_within_radius_returns_places_nearest_first_in_metres(conn: Connection) 
     assert within_radius(conn, *PONT_DES_ARTS, 300) == [], "300 m reaches nothing"
 
 
+@pytest.mark.task(2)
 def test_nearest_orders_by_distance_and_stops_at_k(conn: Connection) -> None:
     assert nearest(conn, *ODEON, 3) == metres(
         [("Le Procope", 130.8), ("Les Deux Magots", 522.0), ("Café de Flore", 570.3)]
@@ -94,6 +96,7 @@ def test_nearest_orders_by_distance_and_stops_at_k(conn: Connection) -> None:
     assert len(nearest(conn, *ODEON, 20)) == len(PARIS), "k larger than the table: every place"
 
 
+@pytest.mark.task(3)
 def test_district_covers_its_places_boundary_included(conn: Connection) -> None:
     assert in_district(conn, SAINT_GERMAIN) == ["Café de Flore", "Le Procope", "Les Deux Magots"], (
         "ST_Covers(district, geog): Le Procope sits on the boundary and counts; ST_Contains "
@@ -123,6 +126,7 @@ def plan_of(conn: Connection, call: Callable[[], object]) -> Mapping[str, Any]:
     return plan
 
 
+@pytest.mark.task(4)
 def test_gist_index_serves_nearest_and_radius_queries(conn: Connection) -> None:
     generate_docks(conn, 20_000)
 
@@ -155,6 +159,7 @@ def test_gist_index_serves_nearest_and_radius_queries(conn: Connection) -> None:
     )
 
 
+@pytest.mark.task(5)
 def test_orm_finds_cafes_within_radius_as_shapely_points(engine: Engine) -> None:
     sent: list[str] = []
 

@@ -77,6 +77,7 @@ def stored(conn: Conn, sku: str) -> Any:
 # -- operators ---------------------------------------------------------------------------------
 
 
+@pytest.mark.task(1)
 def test_containment_matches_from_the_root_nested_objects_and_arrays(conn: Conn) -> None:
     assert find_containing(conn, {"brand": "Acme"}) == ["MUG-1", "TENT-1"]
     assert find_containing(conn, {"color": "red", "brand": "Lumo"}) == ["LAMP-1"], (
@@ -97,6 +98,7 @@ def test_containment_matches_from_the_root_nested_objects_and_arrays(conn: Conn)
     assert find_containing(conn, {}) == sorted(PRODUCTS), "every document contains {}"
 
 
+@pytest.mark.task(2)
 def test_path_operators_return_text_so_cast_before_ordering(conn: Conn) -> None:
     assert by_weight(conn) == [
         ("TENT-1", "Acme", 2400),
@@ -112,6 +114,7 @@ def test_path_operators_return_text_so_cast_before_ordering(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_key_existence_is_top_level_and_ignores_null_values(conn: Conn) -> None:
     assert with_keys(conn, ["discount", "gift_card"], match="any") == ["GIFT-1", "LAMP-1"], (
         "?| matches any key; a key whose value is JSON null still exists"
@@ -124,6 +127,7 @@ def test_key_existence_is_top_level_and_ignores_null_values(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(4)
 def test_sql_json_path_query_filters_array_elements(conn: Conn) -> None:
     assert variants_in_stock(conn, 1) == [
         ("LAMP-1", {"size": "S", "stock": 5}),
@@ -140,6 +144,7 @@ def test_sql_json_path_query_filters_array_elements(conn: Conn) -> None:
 # -- partial updates ---------------------------------------------------------------------------
 
 
+@pytest.mark.task(5)
 def test_jsonb_set_changes_one_path_and_keeps_the_rest(conn: Conn) -> None:
     mug = PRODUCTS["MUG-1"]
     new = set_attr(conn, "MUG-1", ["variants", "1", "stock"], 0)
@@ -154,6 +159,7 @@ def test_jsonb_set_changes_one_path_and_keeps_the_rest(conn: Conn) -> None:
     assert set_attr(conn, "NOPE-1", ["color"], "blue") is None, "no row, nothing returned"
 
 
+@pytest.mark.task(6)
 def test_merge_is_shallow_and_removal_applies_to_the_result(conn: Conn) -> None:
     new = patch_attrs(
         conn, "LAMP-1", {"color": "blue", "dims": {"h": 30}}, remove=["discount", "tags"]
@@ -201,6 +207,7 @@ def patch_sale(conn: Conn) -> object:
 @pytest.mark.parametrize(
     ("first", "second"), [(set_color, patch_sale), (patch_sale, set_color)], ids=["set", "patch"]
 )
+@pytest.mark.task(6)
 def test_concurrent_partial_updates_lose_nothing(
     postgres_url: str, conn: Conn, first: Update, second: Update
 ) -> None:
@@ -275,6 +282,7 @@ def scans(plan: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     ]
 
 
+@pytest.mark.task(7)
 def test_gin_index_serves_the_containment_query(conn: Conn) -> None:
     generate_products(conn, 30_000)
 
@@ -330,6 +338,7 @@ def compiled(statement: Select[str], session: Session) -> str:
     return " ".join(str(statement.compile(dialect=dialect)).split())
 
 
+@pytest.mark.task(8)
 def test_orm_astext_compiles_to_the_text_arrow(session: Session) -> None:
     statement = skus_of_brand("Acme")
     assert "products.attrs ->> " in compiled(statement, session), (
@@ -339,6 +348,7 @@ def test_orm_astext_compiles_to_the_text_arrow(session: Session) -> None:
     assert list(session.scalars(skus_of_brand("Nobody"))) == []
 
 
+@pytest.mark.task(9)
 def test_orm_contains_compiles_to_containment(session: Session) -> None:
     statement = skus_containing({"tags": ["outdoor"], "color": "red"})
     assert "products.attrs @> " in compiled(statement, session), (
@@ -348,6 +358,7 @@ def test_orm_contains_compiles_to_containment(session: Session) -> None:
     assert list(session.scalars(skus_containing({"tags": ["sale"]}))) == ["SOCK-1", "TENT-1"]
 
 
+@pytest.mark.task(10)
 def test_orm_has_key_compiles_to_key_existence(session: Session) -> None:
     statement = skus_with_key("discount")
     assert "products.attrs ? " in compiled(statement, session), (

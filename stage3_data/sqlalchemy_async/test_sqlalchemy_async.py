@@ -61,13 +61,16 @@ class StatementCounter:
         self.statements.append(statement)
 
 
-async def test_engine_runs_on_asyncpg_and_objects_survive_commit(
-    postgres_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
+@pytest.mark.task(1)
+async def test_engine_runs_on_asyncpg(postgres_url: str, engine: AsyncEngine) -> None:
     assert engine.dialect.driver == "asyncpg", "postgresql+asyncpg: the asyncio driver"
     assert engine.url.database == make_url(postgres_url).database, "the same database"
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT 1")) == 1
+
+
+@pytest.mark.task(2)
+async def test_objects_survive_commit(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as session:
         alice = User(name="Alice")
         session.add(alice)
@@ -82,6 +85,7 @@ async def test_engine_runs_on_asyncpg_and_objects_survive_commit(
     assert (name, user_id) == ("Alice", 1)
 
 
+@pytest.mark.task(3)
 async def test_the_articles_query_returns_user_objects(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -96,6 +100,7 @@ async def test_the_articles_query_returns_user_objects(
     assert nobody == []
 
 
+@pytest.mark.task(4)
 async def test_eager_loading_avoids_the_lazy_load_that_async_forbids(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -132,6 +137,7 @@ async def lock_waiters(conn: AsyncConnection) -> int:
     return int(await conn.scalar(query) or 0)
 
 
+@pytest.mark.task(5)
 async def test_parallel_sessions_each_check_out_their_own_connection(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -185,6 +191,7 @@ async def open_accounts(sessionmaker: async_sessionmaker[AsyncSession], bob: int
         )
 
 
+@pytest.mark.task(6)
 async def test_transfer_moves_money_or_raises(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -198,6 +205,7 @@ async def test_transfer_moves_money_or_raises(
     )
 
 
+@pytest.mark.task(6)
 async def test_a_transfer_failing_halfway_changes_nothing(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -212,6 +220,7 @@ async def test_a_transfer_failing_halfway_changes_nothing(
     assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, "no account 99"
 
 
+@pytest.mark.task(6)
 async def test_concurrent_transfers_lose_no_update(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -223,6 +232,7 @@ async def test_concurrent_transfers_lose_no_update(
     )
 
 
+@pytest.mark.task(6)
 async def test_opposite_transfers_lock_in_id_order_and_never_deadlock(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
