@@ -38,6 +38,7 @@ class PeakProbe:
         return item * item
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize("max_workers", [2, 4])
 def test_map_io_runs_exactly_max_workers_calls_at_once(max_workers: int) -> None:
     probe = PeakProbe(parties=max_workers)
@@ -55,6 +56,7 @@ def test_map_io_runs_exactly_max_workers_calls_at_once(max_workers: int) -> None
     )
 
 
+@pytest.mark.task(1)
 def test_map_io_returns_results_in_input_order_not_completion_order() -> None:
     done = [threading.Event() for _ in range(3)]
 
@@ -71,6 +73,7 @@ def test_map_io_returns_results_in_input_order_not_completion_order() -> None:
     )
 
 
+@pytest.mark.task(1)
 def test_map_io_raises_the_error_of_a_failed_call() -> None:
     def fetch(i: int) -> int:
         if i == 3:
@@ -101,6 +104,7 @@ def _hammer(counter: UnsafeCounter, threads: int, increments: int) -> None:
         raise raised[0]
 
 
+@pytest.mark.task(2)
 def test_safe_counter_loses_no_update_where_the_unsafe_one_does() -> None:
     threads, increments = 4, 200
 
@@ -122,6 +126,7 @@ def test_safe_counter_loses_no_update_where_the_unsafe_one_does() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_safe_counter_holds_the_lock_across_the_switch() -> None:
     held: list[bool] = []
     counter = SafeCounter(switch=lambda: held.append(counter._lock.locked()))
@@ -134,6 +139,7 @@ def test_safe_counter_holds_the_lock_across_the_switch() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_safe_counter_releases_the_lock_when_the_update_fails() -> None:
     def broken_switch() -> None:
         raise RuntimeError("the service call failed mid-update")
@@ -171,6 +177,7 @@ def _run_workers_or_fail(jobs: Iterable[int], handle: Callable[[int], None], wor
     return caller.ident
 
 
+@pytest.mark.task(3)
 def test_run_workers_handles_every_job_in_exactly_workers_threads() -> None:
     workers = 3
     meet = threading.Barrier(workers, timeout=WAIT)
@@ -195,6 +202,7 @@ def test_run_workers_handles_every_job_in_exactly_workers_threads() -> None:
     assert caller not in threads_seen, "the caller produces; the worker threads consume"
 
 
+@pytest.mark.task(3)
 def test_run_workers_returns_after_every_worker_thread_ended() -> None:
     lock = threading.Lock()
     handled: list[int] = []
@@ -214,6 +222,7 @@ def test_run_workers_returns_after_every_worker_thread_ended() -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_run_workers_consumes_while_the_producer_is_still_producing() -> None:
     handled = [threading.Event() for _ in range(5)]
 
