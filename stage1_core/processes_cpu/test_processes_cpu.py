@@ -26,6 +26,7 @@ def square_and_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
 
+@pytest.mark.task(1)
 def test_parallel_map_runs_in_worker_processes_in_input_order() -> None:
     got = parallel_map(square_and_pid, range(8), workers=2, chunksize=4)
     assert [square for square, _ in got] == [x * x for x in range(8)], "results in input order"
@@ -47,6 +48,7 @@ def setting_in_worker(_: int) -> str:
     return SETTING
 
 
+@pytest.mark.task(1)
 def test_parallel_map_spawns_fresh_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(f"{__name__}.SETTING", "changed at run time in the parent")
     got = parallel_map(setting_in_worker, [1, 2], workers=2)
@@ -60,12 +62,14 @@ def scaled_and_pid(factor: int, x: int) -> tuple[int, int]:
     return factor * x, os.getpid()
 
 
+@pytest.mark.task(1)
 def test_parallel_map_sends_a_partial_of_a_module_level_function() -> None:
     got = parallel_map(functools.partial(scaled_and_pid, 3), [1, 2, 3], workers=2)
     assert [value for value, _ in got] == [3, 6, 9], "partial(f, 3)(x) is f(3, x)"
     assert os.getpid() not in {pid for _, pid in got}, "the work runs in worker processes"
 
 
+@pytest.mark.task(1)
 def test_parallel_map_cannot_send_a_lambda_to_a_process() -> None:
     offset = 10
     try:
@@ -90,6 +94,7 @@ def test_parallel_map_cannot_send_a_lambda_to_a_process() -> None:
     ],
     ids=["even", "remainder 2", "remainder 1", "k > n", "k = 1", "n = 0"],
 )
+@pytest.mark.task(2)
 def test_split_range_makes_nearly_equal_contiguous_chunks(n: int, k: int, sizes: list[int]) -> None:
     chunks = split_range(n, k)
     assert [len(chunk) for chunk in chunks] == sizes, (
@@ -102,6 +107,7 @@ def test_split_range_makes_nearly_equal_contiguous_chunks(n: int, k: int, sizes:
     assert all(chunk.step == 1 for chunk in chunks), "each chunk is a contiguous range"
 
 
+@pytest.mark.task(3)
 def test_parallel_count_primes_sends_one_task_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[object, list[range]]] = []
 
@@ -146,11 +152,13 @@ NOT_PICKLABLE: dict[str, Callable[[], object]] = {
 }
 
 
+@pytest.mark.task(4)
 @pytest.mark.parametrize("make", PICKLABLE.values(), ids=PICKLABLE.keys())
 def test_why_not_picklable_accepts_what_a_worker_can_import(make: Callable[[], object]) -> None:
     assert why_not_picklable(make()) is None, "this object pickles: it can be sent to a worker"
 
 
+@pytest.mark.task(4)
 @pytest.mark.parametrize("make", NOT_PICKLABLE.values(), ids=NOT_PICKLABLE.keys())
 def test_why_not_picklable_explains_what_cannot_cross(make: Callable[[], object]) -> None:
     reason = why_not_picklable(make())
@@ -162,6 +170,7 @@ def test_why_not_picklable_explains_what_cannot_cross(make: Callable[[], object]
     assert message, "then the error's own message, which names the culprit"
 
 
+@pytest.mark.task(4)
 def test_why_not_picklable_names_the_lock() -> None:
     reason = why_not_picklable({"job": 1, "lock": threading.Lock()})
     assert reason is not None and reason.startswith("TypeError: "), (
@@ -177,6 +186,7 @@ class BrokenState:
         raise RuntimeError("bug in __getstate__")
 
 
+@pytest.mark.task(4)
 def test_why_not_picklable_lets_other_errors_propagate() -> None:
     with pytest.raises(RuntimeError, match="bug in __getstate__"):
         why_not_picklable(BrokenState())  # `except Exception` would hide this bug
