@@ -52,6 +52,7 @@ async def wait_forever(log: list[str], name: str) -> str:
 # 1. gather_all -------------------------------------------------------------------------------
 
 
+@pytest.mark.task(1)
 async def test_gather_all_returns_results_in_input_order() -> None:
     meter = Meter()
     # job 0 yields most, so the jobs finish in reverse order
@@ -61,6 +62,7 @@ async def test_gather_all_returns_results_in_input_order() -> None:
     assert await gather_all([]) == [], "no coroutines, no results"
 
 
+@pytest.mark.task(1)
 async def test_gather_all_cancels_siblings_when_one_fails() -> None:
     log: list[str] = []
     meter = Meter()
@@ -76,6 +78,7 @@ async def test_gather_all_cancels_siblings_when_one_fails() -> None:
     )
 
 
+@pytest.mark.task(1)
 async def test_gather_all_raises_an_exception_group() -> None:
     meter = Meter()
     with pytest.raises(ExceptionGroup) as info:  # both jobs fail on the same turn
@@ -87,11 +90,13 @@ async def test_gather_all_raises_an_exception_group() -> None:
 # 2. with_timeout -----------------------------------------------------------------------------
 
 
+@pytest.mark.task(2)
 async def test_with_timeout_returns_the_result_when_in_time() -> None:
     meter = Meter()
     assert await with_timeout(meter.job(4), 10.0, default=-1) == 40
 
 
+@pytest.mark.task(2)
 async def test_with_timeout_cancels_the_slow_work_and_returns_the_default() -> None:
     log: list[str] = []
     got = await with_timeout(wait_forever(log, "slow"), 0.01, default="fallback")
@@ -102,12 +107,14 @@ async def test_with_timeout_cancels_the_slow_work_and_returns_the_default() -> N
     )
 
 
+@pytest.mark.task(2)
 async def test_with_timeout_lets_errors_propagate() -> None:
     meter = Meter()
     with pytest.raises(ValueError, match="job 7 failed"):
         await with_timeout(meter.job(7, fail=True), 10.0, default=-1)
 
 
+@pytest.mark.task(2)
 async def test_with_timeout_does_not_swallow_the_callers_cancellation() -> None:
     log: list[str] = []
     task = asyncio.create_task(with_timeout(wait_forever(log, "work"), 60.0, default="fallback"))
@@ -122,7 +129,7 @@ async def test_with_timeout_does_not_swallow_the_callers_cancellation() -> None:
         await settle(task)
 
 
-# 3. worker and cancel_and_wait ---------------------------------------------------------------
+# 3. worker and 4. cancel_and_wait ------------------------------------------------------------
 
 
 async def run_until(
@@ -146,6 +153,7 @@ async def settle(*tasks: asyncio.Task[Any]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@pytest.mark.task(3)
 async def test_worker_serves_items_on_one_connection() -> None:
     pool, queue = Pool(), asyncio.Queue[str]()
     handled: list[tuple[int, str]] = []
@@ -171,6 +179,7 @@ async def test_worker_serves_items_on_one_connection() -> None:
         await settle(task)
 
 
+@pytest.mark.task(3)
 async def test_worker_cleans_up_and_stays_cancelled_when_idle() -> None:
     pool, queue = Pool(), asyncio.Queue[str]()
 
@@ -193,6 +202,7 @@ async def test_worker_cleans_up_and_stays_cancelled_when_idle() -> None:
         await settle(task)
 
 
+@pytest.mark.task(3)
 async def test_worker_cleans_up_when_cancelled_mid_item() -> None:
     pool, queue = Pool(), asyncio.Queue[str]()
     busy = asyncio.Event()
@@ -213,6 +223,7 @@ async def test_worker_cleans_up_when_cancelled_mid_item() -> None:
         await settle(task)
 
 
+@pytest.mark.task(3)
 async def test_worker_releases_the_connection_when_an_item_fails() -> None:
     pool, queue = Pool(), asyncio.Queue[str]()
 
@@ -233,6 +244,7 @@ async def test_worker_releases_the_connection_when_an_item_fails() -> None:
         await settle(task)
 
 
+@pytest.mark.task(4)
 async def test_cancel_and_wait_waits_for_every_cleanup() -> None:
     cleaned: list[int] = []
 
@@ -262,9 +274,10 @@ async def test_cancel_and_wait_waits_for_every_cleanup() -> None:
         await settle(*tasks, failed)
 
 
-# 4. map_bounded ------------------------------------------------------------------------------
+# 5. map_bounded ------------------------------------------------------------------------------
 
 
+@pytest.mark.task(5)
 async def test_map_bounded_peak_equals_limit_and_keeps_order() -> None:
     meter = Meter()
     got = await map_bounded(lambda i: meter.job(i, yields=i % 4 + 1), range(20), limit=3)
@@ -276,6 +289,7 @@ async def test_map_bounded_peak_equals_limit_and_keeps_order() -> None:
     assert meter.in_flight == 0
 
 
+@pytest.mark.task(5)
 async def test_map_bounded_with_limit_one_is_sequential() -> None:
     meter = Meter()
     assert await map_bounded(meter.job, [3, 1, 2], limit=1) == [30, 10, 20]
@@ -283,6 +297,7 @@ async def test_map_bounded_with_limit_one_is_sequential() -> None:
     assert meter.finished == [3, 1, 2]
 
 
+@pytest.mark.task(5)
 async def test_map_bounded_is_a_sliding_window_not_batches() -> None:
     meter = Meter()
     # job 0 is slow; the other 19 are quick
@@ -295,6 +310,7 @@ async def test_map_bounded_is_a_sliding_window_not_batches() -> None:
     )
 
 
+@pytest.mark.task(5)
 async def test_map_bounded_failure_cancels_the_rest() -> None:
     meter = Meter()
     caught: tuple[Exception, ...] = ()
