@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -36,6 +37,7 @@ def add_posts(count: int) -> None:
         )
 
 
+@pytest.mark.task(1)
 def test_list_posts_takes_three_queries_for_5_or_50_posts(django_db: None) -> None:
     from .django_listing import list_posts, list_posts_naive
 
@@ -71,6 +73,7 @@ def test_list_posts_takes_three_queries_for_5_or_50_posts(django_db: None) -> No
     )
 
 
+@pytest.mark.task(2)
 def test_post_counts_is_one_query(django_db: None) -> None:
     from .blog.models import Author
     from .django_listing import post_counts, post_counts_naive

@@ -25,6 +25,7 @@ def listing(engine: Engine, stmt_name: str) -> tuple[list[PostView], list[str]]:
         return list_posts(session, stmt), queries.statements
 
 
+@pytest.mark.task(3)
 def test_eager_loading_takes_three_queries_for_5_or_50_posts(engine: Engine) -> None:
     counts: dict[str, list[int]] = {"naive": [], "eager": []}
     for more in (5, 45):
@@ -65,6 +66,7 @@ def test_eager_loading_takes_three_queries_for_5_or_50_posts(engine: Engine) -> 
     )
 
 
+@pytest.mark.task(4)
 def test_raiseload_turns_a_lazy_load_into_an_error(engine: Engine) -> None:
     with Session(engine) as session:
         add_posts(session, 4)

@@ -25,6 +25,7 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(SAVEPOINTS)]
 
 
+@pytest.mark.task(1)
 def test_customer_report_counts_orders_once_and_sums_paid_lines(shop: Shop) -> None:
     from .django_orm import customer_report
 
@@ -52,6 +53,7 @@ def test_customer_report_counts_orders_once_and_sums_paid_lines(shop: Shop) -> N
     assert "GROUP BY" in captured[0]["sql"], "the database aggregates, not Python"
 
 
+@pytest.mark.task(2)
 def test_sales_summary_is_one_aggregate(shop: Shop) -> None:
     from .django_orm import sales_summary
 
@@ -66,6 +68,7 @@ def test_sales_summary_is_one_aggregate(shop: Shop) -> None:
     assert len(captured) == 1 and "SUM(" in captured[0]["sql"], "aggregate() is one query"
 
 
+@pytest.mark.task(2)
 def test_sales_summary_of_nothing_is_zero(django_db: None) -> None:
     from .django_orm import sales_summary
 
@@ -74,6 +77,7 @@ def test_sales_summary_of_nothing_is_zero(django_db: None) -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_latest_order_comes_from_a_correlated_subquery(shop: Shop) -> None:
     from .django_orm import customers_with_latest_order
 
@@ -92,6 +96,7 @@ def test_latest_order_comes_from_a_correlated_subquery(shop: Shop) -> None:
     assert captured[0]["sql"].count("SELECT") == 3, "one outer SELECT, two correlated subqueries"
 
 
+@pytest.mark.task(4)
 def test_orders_needing_attention_combines_q_with_or_and_not(shop: Shop) -> None:
     from .django_orm import orders_needing_attention
 
@@ -106,6 +111,7 @@ def test_orders_needing_attention_combines_q_with_or_and_not(shop: Shop) -> None
     assert len(captured) == 1
 
 
+@pytest.mark.task(5)
 def test_take_stock_is_one_conditional_update_with_f(shop: Shop) -> None:
     from .django_orm import take_stock
     from .shop.models import Product
@@ -131,6 +137,7 @@ def test_take_stock_is_one_conditional_update_with_f(shop: Shop) -> None:
     assert take_stock("NOPE", 1) is False, "an unknown sku updates no row"
 
 
+@pytest.mark.task(6)
 def test_import_products_inserts_in_batches(django_db: None) -> None:
     from .django_orm import ProductRow, import_products
     from .shop.models import Product
@@ -153,6 +160,7 @@ def test_import_products_inserts_in_batches(django_db: None) -> None:
     assert len(statements(captured)) == 1, "a few rows: one INSERT ... VALUES (...), (...)"
 
 
+@pytest.mark.task(7)
 def test_place_order_locks_checks_and_writes_in_bulk(shop: Shop) -> None:
     from .django_orm import place_order
     from .shop.models import OrderLine, Product
@@ -188,6 +196,7 @@ def test_place_order_locks_checks_and_writes_in_bulk(shop: Shop) -> None:
     assert stock == {"KB": 8, "MS": 4, "MN": 1}, "each stock lowered by what was ordered"
 
 
+@pytest.mark.task(7)
 def test_place_order_is_all_or_nothing(shop: Shop) -> None:
     from .django_orm import OutOfStock, place_order
     from .shop.models import Order, Product
@@ -228,6 +237,7 @@ def try_lock(sku: str) -> DatabaseError | None:
     return outcome[0]
 
 
+@pytest.mark.task(7)
 def test_place_order_holds_row_locks_until_commit(django_transactional_db: None) -> None:
     from .django_orm import place_order
     from .shop.models import Customer, Product

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,7 @@ def seed(session: Session) -> dict[str, int]:
     return ids
 
 
+@pytest.mark.task(8)
 def test_line_total_is_a_hybrid(session: Session, sql: StatementLog) -> None:
     line = Line(quantity=3, unit_price=Decimal("2.50"))
     assert line.total == Decimal("7.50"), "on an instance, the property is plain Python"
@@ -109,6 +111,7 @@ def test_line_total_is_a_hybrid(session: Session, sql: StatementLog) -> None:
     )
 
 
+@pytest.mark.task(9)
 def test_order_total_is_a_hybrid_with_its_own_expression(
     session: Session, sql: StatementLog
 ) -> None:
@@ -136,6 +139,7 @@ def test_order_total_is_a_hybrid_with_its_own_expression(
     )
 
 
+@pytest.mark.task(10)
 def test_big_spenders_reads_a_cte_twice(session: Session, sql: StatementLog) -> None:
     seed(session)
     sql.clear()
@@ -149,6 +153,7 @@ def test_big_spenders_reads_a_cte_twice(session: Session, sql: StatementLog) -> 
     )
 
 
+@pytest.mark.task(10)
 def test_big_spenders_are_strictly_above_the_average_ties_by_name(session: Session) -> None:
     keyboard = Product(sku="K", name="Keyboard", price=Decimal(10), stock=0)
     for name, revenue in (("Zed", 100), ("Lo", 10), ("Mid", 70), ("Abe", 100)):
@@ -160,6 +165,7 @@ def test_big_spenders_are_strictly_above_the_average_ties_by_name(session: Sessi
     )
 
 
+@pytest.mark.task(11)
 def test_category_subtree_walks_any_depth(session: Session, sql: StatementLog) -> None:
     seed(session)
     sql.clear()
@@ -176,6 +182,7 @@ def test_category_subtree_walks_any_depth(session: Session, sql: StatementLog) -
     assert sql.statements[0].startswith("WITH RECURSIVE tree"), sql.statements[0]
 
 
+@pytest.mark.task(12)
 def test_top_sellers_ranks_within_each_category(session: Session, sql: StatementLog) -> None:
     seed(session)
     sql.clear()
@@ -197,6 +204,7 @@ def test_top_sellers_ranks_within_each_category(session: Session, sql: Statement
     )
 
 
+@pytest.mark.task(13)
 def test_running_totals_add_up_one_order_at_a_time(session: Session, sql: StatementLog) -> None:
     ids = seed(session)
     sql.clear()
@@ -214,6 +222,7 @@ def test_running_totals_add_up_one_order_at_a_time(session: Session, sql: Statem
     assert "OVER (ORDER BY orders.created, orders.id)" in sql.statements[0], sql.statements[0]
 
 
+@pytest.mark.task(14)
 def test_upsert_inserts_new_updates_known_and_keeps_stock(
     session: Session, sql: StatementLog
 ) -> None:
