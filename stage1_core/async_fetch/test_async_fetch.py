@@ -163,6 +163,7 @@ def response_error(status: int) -> aiohttp.ClientResponseError:
 # open_session and is_retryable ---------------------------------------------------------------
 
 
+@pytest.mark.task(1)
 async def test_open_session_has_a_timeout_and_a_sized_pool(backend: Backend) -> None:
     async with open_session(timeout=0.05, connections=3) as shared:
         assert isinstance(shared.connector, aiohttp.TCPConnector)
@@ -173,6 +174,7 @@ async def test_open_session_has_a_timeout_and_a_sized_pool(backend: Backend) -> 
     assert shared.closed
 
 
+@pytest.mark.task(2)
 def test_is_retryable_only_transient_errors() -> None:
     cases: list[tuple[BaseException, bool]] = [
         (response_error(500), True),
@@ -193,6 +195,7 @@ def test_is_retryable_only_transient_errors() -> None:
 # get_json ------------------------------------------------------------------------------------
 
 
+@pytest.mark.task(3)
 async def test_get_json_returns_the_decoded_body(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -200,6 +203,7 @@ async def test_get_json_returns_the_decoded_body(
     assert await within(fetcher.get_json(backend.url("/item/7")), "get_json") == {"n": 7}
 
 
+@pytest.mark.task(3)
 async def test_get_json_raises_for_status(backend: Backend, session: aiohttp.ClientSession) -> None:
     fetcher = Fetcher(session)
     with pytest.raises(aiohttp.ClientResponseError) as info:
@@ -209,6 +213,7 @@ async def test_get_json_raises_for_status(backend: Backend, session: aiohttp.Cli
     )
 
 
+@pytest.mark.task(3)
 async def test_get_json_reuses_one_connection(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -223,6 +228,7 @@ async def test_get_json_reuses_one_connection(
     )
 
 
+@pytest.mark.task(3)
 async def test_get_json_times_out_with_open_session(backend: Backend) -> None:
     # Half a second: long enough for the request to reach a busy server, so the hit is counted.
     async with open_session(timeout=0.5, connections=2) as shared:
@@ -235,6 +241,7 @@ async def test_get_json_times_out_with_open_session(backend: Backend) -> None:
 # fetch: retries ------------------------------------------------------------------------------
 
 
+@pytest.mark.task(4)
 async def test_fetch_retries_503_with_backoff_then_succeeds(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -250,6 +257,7 @@ async def test_fetch_retries_503_with_backoff_then_succeeds(
     assert waits == pytest.approx([0.1, 0.2]), "exponential backoff: base_delay, then *factor"
 
 
+@pytest.mark.task(4)
 async def test_fetch_gives_up_after_attempts(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -269,6 +277,7 @@ async def test_fetch_gives_up_after_attempts(
     assert waits == pytest.approx([1.0, 10.0, 50.0, 50.0]), "capped at max_delay; none after last"
 
 
+@pytest.mark.task(4)
 async def test_fetch_does_not_retry_404(backend: Backend, session: aiohttp.ClientSession) -> None:
     waits: list[float] = []
 
@@ -282,6 +291,7 @@ async def test_fetch_does_not_retry_404(backend: Backend, session: aiohttp.Clien
     assert waits == [], "no backoff for an error that is not retried"
 
 
+@pytest.mark.task(4)
 async def test_fetch_retries_timeouts(backend: Backend) -> None:
     waits: list[float] = []
 
@@ -297,6 +307,7 @@ async def test_fetch_retries_timeouts(backend: Backend) -> None:
     assert waits == pytest.approx([0.1])
 
 
+@pytest.mark.task(4)
 async def test_fetch_retries_connection_errors(session: aiohttp.ClientSession) -> None:
     with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
         probe.bind(("127.0.0.1", 0))
@@ -312,6 +323,7 @@ async def test_fetch_retries_connection_errors(session: aiohttp.ClientSession) -
     assert waits == pytest.approx([0.1, 0.2]), "connection refused is retried, with backoff"
 
 
+@pytest.mark.task(4)
 async def test_fetch_backs_off_without_holding_a_slot(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -338,6 +350,7 @@ async def test_fetch_backs_off_without_holding_a_slot(
 # fetch_all -----------------------------------------------------------------------------------
 
 
+@pytest.mark.task(5)
 async def test_fetch_all_peak_in_flight_equals_limit(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -353,6 +366,7 @@ async def test_fetch_all_peak_in_flight_equals_limit(
     assert len(backend.peers) <= 3, "the shared pool reuses its connections"
 
 
+@pytest.mark.task(5)
 async def test_fetch_all_keeps_input_order(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
@@ -365,6 +379,7 @@ async def test_fetch_all_keeps_input_order(
     )
 
 
+@pytest.mark.task(5)
 async def test_fetch_all_failure_cancels_the_rest(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
