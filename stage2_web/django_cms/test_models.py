@@ -16,6 +16,7 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PUBLISHED = "published"  # Article.Status.PUBLISHED: a TextChoices member is a str
 
 
+@pytest.mark.task(1)
 def test_published_keeps_public_articles_newest_first(make_article: ArticleFactory) -> None:
     from .cms.models import Article
 
@@ -39,6 +40,7 @@ def test_published_keeps_public_articles_newest_first(make_article: ArticleFacto
 
 
 # datetime.now() is naive (and local time): Django warns, and the comparison is off by the UTC offset
+@pytest.mark.task(1)
 @pytest.mark.filterwarnings("error:DateTimeField .* received a naive datetime:RuntimeWarning")
 def test_migrations_match_models_and_published_defaults_to_now(
     make_article: ArticleFactory,
@@ -54,10 +56,17 @@ def test_migrations_match_models_and_published_defaults_to_now(
     assert got == ["Yesterday"], "without an argument, now is timezone.now() (aware, UTC)"
 
 
-def test_str_is_the_title_and_url_is_the_public_page(make_article: ArticleFactory) -> None:
+@pytest.mark.task(2)
+def test_str_is_the_title(make_article: ArticleFactory) -> None:
     article = make_article("Hello, World", status=PUBLISHED, published_at=NOW)
 
     assert str(article) == "Hello, World", "__str__ is what the admin shows in titles and messages"
+
+
+@pytest.mark.task(3)
+def test_url_is_the_public_page(make_article: ArticleFactory) -> None:
+    article = make_article("Hello, World", status=PUBLISHED, published_at=NOW)
+
     assert article.get_absolute_url() == "/articles/hello-world/", (
         "reverse the namespaced route 'cms:article-detail' with the slug; never build URLs by hand"
     )
@@ -71,6 +80,7 @@ def test_str_is_the_title_and_url_is_the_public_page(make_article: ArticleFactor
         )
 
 
+@pytest.mark.task(1)
 def test_public_page_shows_published_articles_only(make_article: ArticleFactory) -> None:
     client = Client()
     live = make_article(
