@@ -43,6 +43,7 @@ def countdown(n: int) -> int:
     return 0 if n == 0 else 1 + countdown(n - 1)
 
 
+@pytest.mark.task(1)
 def test_profile_call_returns_result_and_fresh_stats() -> None:
     result, stats = profile_call(countdown, 10)
     assert result == 10, "profile_call must return what the function returns"
@@ -55,6 +56,7 @@ def test_profile_call_returns_result_and_fresh_stats() -> None:
     assert ncalls == "4/1", "each call needs a fresh Profile(), or the counts pile up"
 
 
+@pytest.mark.task(1)
 def test_profile_call_stops_profiling_when_func_raises() -> None:
     def broken() -> None:
         raise ZeroDivisionError("boom")
@@ -64,6 +66,7 @@ def test_profile_call_stops_profiling_when_func_raises() -> None:
     assert sys.getprofile() is None, "disable the profiler in a finally (runcall does that)"
 
 
+@pytest.mark.task(2)
 def test_hottest_by_calls_names_the_hot_spot() -> None:
     customers, orders = make_data(120, 200)
     stats = stats_of(lambda: build_report(customers, orders))
@@ -80,6 +83,7 @@ def test_hottest_by_calls_names_the_hot_spot() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_hottest_counts_recursive_calls_in_all() -> None:
     stats = stats_of(lambda: countdown(20))
     assert hottest(stats, 1, by="ncalls") == [("countdown", 21)], (
@@ -87,6 +91,7 @@ def test_hottest_counts_recursive_calls_in_all() -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_hottest_by_cumtime_ranks_callers_above_callees() -> None:
     customers, orders = make_data(80, 120)
     stats = stats_of(lambda: build_report(customers, orders))
@@ -99,6 +104,7 @@ def test_hottest_by_cumtime_ranks_callers_above_callees() -> None:
     )
 
 
+@pytest.mark.task(2)
 @pytest.mark.parametrize("by", ["ncalls", "tottime", "cumtime"])
 def test_hottest_sorts_descending(by: str) -> None:
     customers, orders = make_data(40, 60)
@@ -115,6 +121,7 @@ def test_hottest_sorts_descending(by: str) -> None:
     assert keys == sorted(keys), f"sort by {by}, largest first, ties by name"
 
 
+@pytest.mark.task(3)
 def test_fast_report_matches_naive_report() -> None:
     customers, orders = make_data(60, 150)
     assert fast_report(customers, orders) == build_report(customers, orders)
@@ -132,6 +139,7 @@ def test_fast_report_matches_naive_report() -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_fast_report_makes_far_fewer_calls() -> None:
     customers, orders = make_data(150, 300)
     naive = stats_of(lambda: build_report(customers, orders)).total_calls  # type: ignore[attr-defined]
