@@ -33,6 +33,7 @@ def traced(func: Callable[[], object]) -> tuple[object, int, int]:
     return result, current, peak
 
 
+@pytest.mark.task(1)
 def test_parse_requests_is_lazy() -> None:
     read: list[str] = []
 
@@ -50,6 +51,7 @@ def test_parse_requests_is_lazy() -> None:
     assert next(requests) == Request("POST", "/b", 503, 9), "blank lines are skipped"
 
 
+@pytest.mark.task(2)
 def test_error_counts_matches_the_list_version() -> None:
     lines = [
         "1 GET /a 500 5\n",
@@ -63,6 +65,7 @@ def test_error_counts_matches_the_list_version() -> None:
     assert error_counts(access_log(2_000)) == error_counts_list(access_log(2_000))
 
 
+@pytest.mark.task(2)
 def test_generator_pipeline_peak_stays_flat() -> None:
     streamed, _, streamed_peak = traced(lambda: error_counts(access_log(RECORDS)))
     listed, _, listed_peak = traced(lambda: error_counts_list(access_log(RECORDS)))
@@ -74,6 +77,7 @@ def test_generator_pipeline_peak_stays_flat() -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_slot_point_has_no_dict() -> None:
     point = SlotPoint(1.0, 2.0, 3.0)
     assert (point.x, point.y, point.z) == (1.0, 2.0, 3.0)
@@ -97,6 +101,7 @@ def per_instance_bytes(cls: Callable[[float, float, float], object], n: int) -> 
     return held / n
 
 
+@pytest.mark.task(3)
 def test_slot_point_is_smaller() -> None:
     dict_size = per_instance_bytes(DictPoint, 50_000)
     slot_size = per_instance_bytes(SlotPoint, 50_000)
