@@ -106,6 +106,7 @@ async def settle(tasks: Iterable[asyncio.Task[Any]]) -> list[Any]:
         return await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@pytest.mark.task(2)
 async def test_a_miss_loads_once_then_hits(cache: ProductCache, source: Instrumented) -> None:
     first = await cache.get(1)
     second = await cache.get(1)
@@ -115,6 +116,7 @@ async def test_a_miss_loads_once_then_hits(cache: ProductCache, source: Instrume
     assert (cache.stats.hits, cache.stats.misses) == (1, 1), "one miss, then one hit"
 
 
+@pytest.mark.task(3)
 async def test_entries_expire_and_keys_stay_under_the_prefix(
     cache: ProductCache, redis_client: Redis, unique_name: str
 ) -> None:
@@ -126,6 +128,7 @@ async def test_entries_expire_and_keys_stay_under_the_prefix(
     assert keys[0].startswith(unique_name), "the prefix keeps tenants and tests apart"
 
 
+@pytest.mark.task(3)
 async def test_ttls_are_jittered(
     cache: ProductCache, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,6 +141,7 @@ async def test_ttls_are_jittered(
     )
 
 
+@pytest.mark.task(3)
 async def test_missing_rows_are_cached_briefly(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -152,6 +156,7 @@ async def test_missing_rows_are_cached_briefly(
     )
 
 
+@pytest.mark.task(1)
 async def test_an_unreadable_entry_is_a_miss_not_an_error(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -164,6 +169,7 @@ async def test_an_unreadable_entry_is_a_miss_not_an_error(
     assert source.fetches == 2, "and replaced by a good entry: the next read is a hit"
 
 
+@pytest.mark.task(6)
 async def test_a_price_change_deletes_the_entry(
     cache: ProductCache, source: Instrumented, redis_client: Redis, db: PostgresProducts
 ) -> None:
@@ -177,6 +183,7 @@ async def test_a_price_change_deletes_the_entry(
     assert source.fetches == 2, "loaded again after the invalidation"
 
 
+@pytest.mark.task(6)
 async def test_the_database_is_written_before_the_entry_is_deleted(
     cache: ProductCache, source: Instrumented
 ) -> None:
@@ -196,6 +203,7 @@ async def test_the_database_is_written_before_the_entry_is_deleted(
     )
 
 
+@pytest.mark.task(4)
 async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: Instrumented) -> None:
     pauses: list[float] = []
 
@@ -227,6 +235,7 @@ async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: In
     assert cache._flights == {}, "a finished flight is removed, or later misses reuse its result"
 
 
+@pytest.mark.task(5)
 async def test_two_processes_missing_together_load_once(
     redis_client: Redis, other_process_client: Redis, source: Instrumented, unique_name: str
 ) -> None:
@@ -265,6 +274,7 @@ async def test_two_processes_missing_together_load_once(
     assert await redis_client.exists(one.lock_key(1)) == 0, "the lock is released after the load"
 
 
+@pytest.mark.task(5)
 async def test_a_dead_holders_lock_expires_and_the_next_caller_loads(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -274,6 +284,7 @@ async def test_a_dead_holders_lock_expires_and_the_next_caller_loads(
     assert source.fetches == 1
 
 
+@pytest.mark.task(4)
 async def test_a_cancelled_caller_does_not_cancel_the_shared_load(
     cache: ProductCache, source: Instrumented
 ) -> None:
@@ -295,6 +306,7 @@ async def test_a_cancelled_caller_does_not_cancel_the_shared_load(
     assert source.fetches == 1, "the load was not cancelled and redone"
 
 
+@pytest.mark.task(5)
 async def test_a_failed_load_caches_nothing_and_frees_the_lock(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -309,6 +321,7 @@ async def test_a_failed_load_caches_nothing_and_frees_the_lock(
     assert source.fetches == 2
 
 
+@pytest.mark.task(5)
 async def test_waiters_back_off_and_take_the_entry_another_process_wrote(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -330,6 +343,7 @@ async def test_waiters_back_off_and_take_the_entry_another_process_wrote(
     assert await redis_client.get(cache.lock_key(1)) == "another-process", "not our lock to free"
 
 
+@pytest.mark.task(5)
 async def test_a_waiter_gives_up_after_lock_wait(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:
@@ -353,6 +367,7 @@ async def test_a_waiter_gives_up_after_lock_wait(
     assert source.fetches == 0, "giving up is an error, not a licence to load under their lock"
 
 
+@pytest.mark.task(5)
 async def test_the_cache_is_read_again_once_the_lock_is_taken(
     cache: ProductCache, source: Instrumented, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,6 +393,7 @@ async def test_the_cache_is_read_again_once_the_lock_is_taken(
     )
 
 
+@pytest.mark.task(5)
 async def test_a_lock_that_expired_under_a_slow_load_is_left_to_its_new_holder(
     cache: ProductCache, source: Instrumented, redis_client: Redis
 ) -> None:

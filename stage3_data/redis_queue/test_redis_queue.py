@@ -68,6 +68,7 @@ def pending(r: redis.Redis, stream: str) -> int:
     return int(summary["pending"])
 
 
+@pytest.mark.task(1)
 def test_the_group_delivers_what_was_published_before_it_existed(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -88,12 +89,14 @@ def test_the_group_delivers_what_was_published_before_it_existed(
     assert balance(r, deposits, "ada") == 12
 
 
+@pytest.mark.task(1)
 def test_ensure_group_tolerates_only_an_existing_group(r: redis.Redis, stream: str) -> None:
     r.set(stream, "not a stream")  # a key of the wrong type: a real error, not "already there"
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         StreamQueue(r, stream, GROUP).ensure_group()
 
 
+@pytest.mark.task(2)
 def test_publish_trims_the_stream_approximately(r: redis.Redis, stream: str) -> None:
     queue = worker(r, stream, maxlen=100)
     for n in range(1_000):
@@ -104,6 +107,7 @@ def test_publish_trims_the_stream_approximately(r: redis.Redis, stream: str) -> 
     )
 
 
+@pytest.mark.task(4)
 def test_consume_applies_and_acknowledges_each_message_once(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -120,6 +124,7 @@ def test_consume_applies_and_acknowledges_each_message_once(
     assert queue.consume("w1", deposits) == Outcome(), "'>' never hands the same message twice"
 
 
+@pytest.mark.task(4)
 def test_a_failure_is_not_acknowledged_and_applies_nothing(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -140,6 +145,7 @@ def test_a_failure_is_not_acknowledged_and_applies_nothing(
     assert pending(r, stream) == 0
 
 
+@pytest.mark.task(3)
 def test_two_consumers_share_the_work_without_overlap(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -155,6 +161,7 @@ def test_two_consumers_share_the_work_without_overlap(
     assert pending(r, stream) == 0 and consumers == {}, "and every one acknowledged"
 
 
+@pytest.mark.task(6)
 def test_a_crash_before_the_work_is_reclaimed_and_done_once(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -176,6 +183,7 @@ def test_a_crash_before_the_work_is_reclaimed_and_done_once(
     assert pending(r, stream) == 0
 
 
+@pytest.mark.task(6)
 def test_recover_takes_at_most_count_messages(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -190,6 +198,7 @@ def test_recover_takes_at_most_count_messages(
     assert rescuer.recover("w2", deposits, min_idle_ms=0, count=10).processed == ids[2:]
 
 
+@pytest.mark.task(5)
 def test_a_crash_after_the_work_is_reclaimed_and_not_applied_again(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -209,6 +218,7 @@ def test_a_crash_after_the_work_is_reclaimed_and_not_applied_again(
     assert pending(r, stream) == 0, "a duplicate is still acknowledged, or it returns forever"
 
 
+@pytest.mark.task(5)
 def test_a_crash_in_the_middle_of_the_work_leaves_no_trace(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -228,6 +238,7 @@ def test_a_crash_in_the_middle_of_the_work_leaves_no_trace(
     assert balance(r, deposits, "ada") == 25
 
 
+@pytest.mark.task(5)
 def test_two_consumers_racing_on_one_message_apply_it_once(
     r: redis.Redis, stream: str, deposits: Deposits
 ) -> None:
@@ -250,6 +261,7 @@ def test_two_consumers_racing_on_one_message_apply_it_once(
     assert message.id == message_id
 
 
+@pytest.mark.task(7)
 def test_a_poison_message_is_dead_lettered_after_exactly_max_deliveries(
     r: redis.Redis, stream: str
 ) -> None:
