@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,6 +55,35 @@ def files_at(root: Path, ref: str) -> list[str]:
 def resolve(root: Path, ref: str) -> str:
     """The commit ``ref`` names; GitError with git's reason if it names none."""
     return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+
+
+def tree_entry(root: Path, commit: str, path: str) -> tuple[str, int] | None:
+    """(mode, size) of ``path`` at ``commit``; None when it is not there. Mode 100644 or 100755
+    is a regular file, 120000 a link, 160000 a submodule."""
+    listed = _git(root, "ls-tree", "-l", commit, "--", path).strip()
+    if not listed:
+        return None
+    mode, _kind, _sha, size = listed.partition("\t")[0].split()
+    return mode, int(size) if size.isdigit() else 0
+
+
+def resolve_trusted(root: Path, ref: str) -> str:
+    """The commit of a trusted ref: a full SHA, a full name (refs/tags/v1), or a short name that
+    only one ref has. A tag that shadows a branch or remote of the same name is refused, so a
+    learner's pushed tag cannot stand in for the teacher's ref."""
+    if re.fullmatch(r"[0-9a-f]{40}", ref) or ref.startswith("refs/") or ref == "HEAD":
+        return resolve(root, ref)
+    candidates = {}
+    for prefix in ("refs/", "refs/tags/", "refs/heads/", "refs/remotes/"):
+        listed = _git(root, "for-each-ref", "--format=%(objectname)", f"{prefix}{ref}").split()
+        if listed:
+            candidates[f"{prefix}{ref}"] = resolve(root, f"{prefix}{ref}")
+    if len(set(candidates.values())) > 1:
+        raise GitError(
+            f"'{ref}' is ambiguous ({', '.join(sorted(candidates))}); name the ref in full or "
+            "give the commit SHA"
+        )
+    return resolve(root, ref)
 
 
 def reference_text(root: Path, path: Path) -> str | None:

@@ -113,6 +113,7 @@ def pytest_terminal_summary(
 
 def unavailable(request: pytest.FixtureRequest, name: str, reason: str) -> NoReturn:
     """Skip the test, or fail it where ``name`` is required, with ``reason``."""
+    request.node.user_properties.append(("katas_unavailable", name))
     if required(request.config, name):
         pytest.fail(f"{reason} [--require-services]", pytrace=False)
     pytest.skip(reason)
@@ -124,6 +125,7 @@ def _endpoint(request: pytest.FixtureRequest, name: str) -> Endpoint:
     except ServiceUnavailable as exc:
         unavailable(request, name, str(exc))
     if endpoint.stand_in and required(request.config, name):
+        request.node.user_properties.append(("katas_unavailable", name))
         pytest.fail(
             f"{name}: only {endpoint.provider} is available, and a real server is required "
             f"[--require-services]",

@@ -1,0 +1,277 @@
+"""The one way the harness runs pytest: check, watch and grade all use :func:`run_pytest`.
+
+pytest runs in a child process started through the trusted bootstrap (``katas.sandbox``), which
+reports every test over a signed channel; the result is one typed :class:`Run`. For grading, a
+:class:`Confinement` adds the sandbox: the child gets its own session (killed whole when it ends
+or overruns), resource limits, an unprivileged user and no network when the grader runs as root,
+and the audit hook and integrity checks of ``katas.sandbox``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from katas.sandbox import verify
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+SANDBOX_UID = 65534  # nobody: owns nothing the grader reads or writes
+CHANNEL_CAP = 32 << 20  # bytes of results read at most; a flood past it is evidence
+OUTPUT_TAIL = 8192
+
+
+@dataclass(frozen=True)
+class TestResult:
+    id: str  # pytest's node id, relative to the run's root
+    outcome: Outcome
+    message: str = ""  # first line of the failure, error or skip reason
+    task: int | None = None  # the test's task(n) marker
+    unavailable: str | None = None  # the service it lacked, when that is why it failed or skipped
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float = 900.0  # the whole pytest run
+    test_seconds: int = 120  # one test (pytest-timeout)
+    memory_bytes: int = 8 << 30  # address space of each process
+    file_bytes: int = 256 << 20  # any one file written, output included
+    processes: int = 256  # for the sandbox user
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How to confine kata code while grading."""
+
+    learner_files: tuple[str, ...]  # absolute paths of the files the learner wrote
+    allow: tuple[str, ...] = ()  # the kata's [sandbox] allow-list
+    network: bool = True  # False: a network namespace of its own (loopback only), as root
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Run:
+    returncode: int
+    exit_status: int | None = None  # pytest's, from the channel; None: the run never finished
+    collected: dict[str, int | None] = field(default_factory=dict)  # test id -> task
+    tests: dict[str, TestResult] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)  # signs of tampering
+    timed_out: bool = False
+    output: str = ""  # the tail of what pytest printed
+    confinement: list[str] = field(default_factory=list)  # what the sandbox applied
+
+    @property
+    def finished(self) -> bool:
+        return self.exit_status is not None and not self.timed_out
+
+    def count(self, outcome: Outcome) -> int:
+        return Counter(t.outcome for t in self.tests.values())[outcome]
+
+    @property
+    def skip_reasons(self) -> list[str]:
+        return [t.message for t in self.tests.values() if t.outcome == "skipped"]
+
+    def why_unfinished(self) -> str:
+        if self.timed_out:
+            return "the run overran its time limit and was killed"
+        if self.returncode < 0:
+            return f"the run was killed by signal {signal.Signals(-self.returncode).name}"
+        return f"the run ended without reporting its end (exit {self.returncode})"
+
+
+def _python_reachable_by(uid: int) -> bool:
+    """Whether ``uid`` can execute this interpreter (e.g. not under a 0700 home folder)."""
+    path = Path(sys.executable).resolve()
+    for folder in path.parents:
+        mode = folder.stat().st_mode
+        if folder.stat().st_uid != uid and not mode & 0o001:
+            return False
+    return bool(path.stat().st_mode & 0o005)
+
+
+def _child_env(home: Path) -> dict[str, str]:
+    """The environment of a confined run: the parent's minus pytest's own hooks into it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    return env | {"HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8"}
+
+
+def _set_limits(limits: Limits, drop: bool) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    cpu = int(limits.wall_seconds) + 30
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    if drop:  # counts every process of the sandbox user: meaningful only for a user of its own
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+
+def _kill_all(pid: int, dropped: bool) -> None:
+    """Kill the run's process group and, when it ran as the sandbox user, every process of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    if dropped:
+        subprocess.run(
+            ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+             "kill", "-KILL", "-1"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+
+
+class _Reader(threading.Thread):
+    """Drains the channel while the run goes on (a full pipe would block the reporter)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.data = bytearray()
+        self.overflow = False
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return
+            if len(self.data) + len(chunk) > CHANNEL_CAP:
+                self.overflow = True
+            else:
+                self.data += chunk
+
+
+def _read_channel(data: bytes, key: bytes, run: Run) -> None:
+    expected_seq = 1
+    for line in data.splitlines():
+        message = verify(line, key)
+        if message is None:
+            run.evidence.append("a line on the result channel was not written by the reporter")
+            continue
+        if message.get("seq") != expected_seq:
+            run.evidence.append("result channel messages out of sequence (replayed or dropped)")
+        expected_seq = int(message.get("seq", expected_seq)) + 1
+        if run.exit_status is not None:
+            run.evidence.append("results arrived after the run reported its end")
+            continue
+        _apply(message, run)
+
+
+def _apply(message: dict[str, Any], run: Run) -> None:
+    kind = message.get("kind")
+    if kind == "collected":
+        run.collected[str(message["id"])] = message.get("task")
+    elif kind == "result":
+        test_id = str(message["id"])
+        run.tests[test_id] = TestResult(
+            test_id,
+            message["outcome"],
+            str(message.get("message") or ""),
+            run.collected.get(test_id),
+            message.get("unavailable"),
+        )
+    elif kind == "evidence":
+        run.evidence.append(str(message["what"]))
+    elif kind == "end":
+        run.exit_status = int(message["exit"])
+
+
+def run_pytest(
+    root: Path,
+    targets: list[str],
+    *pytest_args: str,
+    confine: Confinement | None = None,
+    wall_seconds: float | None = None,
+) -> Run:
+    """Run pytest on ``targets`` (paths relative to ``root``) and return what each test did."""
+    key = secrets.token_bytes(32)
+    read_end, write_end = os.pipe()
+    command = [
+        sys.executable, "-I", "-B", "-m", "katas.sandbox", str(write_end), *targets,
+        "-p", "no:cacheprovider", *pytest_args,
+    ]  # fmt: skip
+    settings: dict[str, Any] = {"key": key.hex(), "guard": confine is not None}
+    applied: list[str] = []
+    extra: dict[str, Any] = {}
+    dropped = False
+    with tempfile.TemporaryDirectory(prefix="katas-run-") as scratch:
+        home = Path(scratch)
+        env: dict[str, str] | None = None
+        if confine is not None:
+            limits = confine.limits
+            wall_seconds = limits.wall_seconds
+            settings |= {"learner_files": list(confine.learner_files), "allow": list(confine.allow)}
+            command.append(f"--timeout={limits.test_seconds}")
+            env = _child_env(home)
+            applied += [
+                f"own process group, killed whole after {limits.wall_seconds:g} s",
+                f"{limits.test_seconds} s per test",
+                f"{limits.memory_bytes >> 30} GiB address space, {limits.file_bytes >> 20} MiB "
+                "per file",
+                "audit hook and integrity checks",
+            ]
+            dropped = os.geteuid() == 0 and _python_reachable_by(SANDBOX_UID)
+            if dropped:
+                os.chown(home, SANDBOX_UID, SANDBOX_UID)
+                applied.append(f"uid {SANDBOX_UID}, graded files read-only")
+                isolate = not confine.network and shutil.which("unshare") and shutil.which("ip")
+                if isolate:
+                    command = [
+                        "unshare", "--net", "--", "sh", "-c",
+                        'ip link set lo up && exec setpriv --reuid="$0" --regid="$0" '
+                        '--clear-groups -- "$@"', str(SANDBOX_UID), *command,
+                    ]  # fmt: skip
+                    applied.append("no network but loopback")
+                else:
+                    extra = {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": []}
+            else:
+                applied.append(
+                    "the grader's own user (not root, or Python unreachable by uid 65534)"
+                )
+            extra["preexec_fn"] = lambda: _set_limits(limits, dropped)
+        reader = _Reader(read_end)
+        reader.start()
+        with tempfile.TemporaryFile() as output:
+            proc = subprocess.Popen(
+                command, cwd=root, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                pass_fds=(write_end,), start_new_session=True, env=env, **extra,
+            )  # fmt: skip
+            os.close(write_end)
+            run = Run(returncode=0, confinement=applied)
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(settings).encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                proc.wait(timeout=wall_seconds)
+            except subprocess.TimeoutExpired:
+                run.timed_out = True
+            finally:
+                _kill_all(proc.pid, dropped)
+                run.returncode = proc.wait()
+            reader.join(timeout=2)
+            reader.stop.set()
+            reader.join()
+            os.close(read_end)
+            size = output.seek(0, os.SEEK_END)
+            output.seek(max(0, size - OUTPUT_TAIL))
+            run.output = output.read().decode("utf-8", errors="replace")
+    if reader.overflow:
+        run.evidence.append(f"more than {CHANNEL_CAP >> 20} MiB on the result channel")
+    _read_channel(bytes(reader.data), key, run)
+    return run
