@@ -45,11 +45,13 @@ def check_same(got: object, values: NDArray[np.float64], alpha: float) -> None:
     )
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize(("values", "alpha"), CASES)
 def test_numba_matches_python(values: NDArray[np.float64], alpha: float) -> None:
     check_same(ewma_numba(values, alpha), values, alpha)
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize("alpha", BAD_ALPHAS)
 def test_numba_rejects_bad_alpha(alpha: float) -> None:
     with pytest.raises(ValueError):
@@ -58,6 +60,7 @@ def test_numba_rejects_bad_alpha(alpha: float) -> None:
         ewma_numba(LATENCIES[:3], alpha)
 
 
+@pytest.mark.task(1)
 def test_numba_kernel_checks_for_empty_input() -> None:
     # Compiled code skips bounds checks: reading values[0] of an empty array returns garbage
     # instead of raising, so "empty in, empty out" can pass by luck. The kernel's plain-Python
@@ -66,12 +69,14 @@ def test_numba_kernel_checks_for_empty_input() -> None:
     check_same(ewma_numba.py_func(empty, 0.5), empty, 0.5)
 
 
+@pytest.mark.task(1)
 def test_numba_compiles_in_nopython_mode() -> None:
     ewma_numba(LATENCIES[:3], 0.5)
     assert ewma_numba.signatures, "the first call compiles a machine-code version"
     assert ewma_numba.nopython_signatures, "@njit: nopython mode, no Python objects in the loop"
 
 
+@pytest.mark.task(2)
 @needs_cython
 @pytest.mark.parametrize(("values", "alpha"), CASES)
 def test_cython_matches_python(
@@ -80,6 +85,7 @@ def test_cython_matches_python(
     check_same(ewma_cy.ewma_cython(values, alpha), values, alpha)
 
 
+@pytest.mark.task(2)
 @needs_cython
 def test_cython_accepts_read_only_and_strided_arrays(ewma_cy: ModuleType) -> None:
     frozen = LATENCIES.copy()
@@ -89,6 +95,7 @@ def test_cython_accepts_read_only_and_strided_arrays(ewma_cy: ModuleType) -> Non
     check_same(ewma_cy.ewma_cython(every_third, 0.3), every_third, 0.3)
 
 
+@pytest.mark.task(2)
 @needs_cython
 @pytest.mark.parametrize("alpha", BAD_ALPHAS)
 def test_cython_rejects_bad_alpha(ewma_cy: ModuleType, alpha: float) -> None:
