@@ -57,6 +57,7 @@ def links(response: httpx.Response) -> dict[str, tuple[str, dict[str, list[str]]
     return parsed
 
 
+@pytest.mark.task(5)
 async def test_post_is_201_with_location_and_get_is_200(client: httpx.AsyncClient) -> None:
     created = await client.post("/books", json=DUNE)
     assert created.status_code == 201, "a POST that creates a resource answers 201 Created"
@@ -70,6 +71,7 @@ async def test_post_is_201_with_location_and_get_is_200(client: httpx.AsyncClien
     )
 
 
+@pytest.mark.task(7)
 async def test_delete_is_204_with_an_empty_body(app: FastAPI, client: httpx.AsyncClient) -> None:
     [book] = seed(app, 1)
     response = await client.delete(f"/books/{book.id}")
@@ -78,6 +80,7 @@ async def test_delete_is_204_with_an_empty_body(app: FastAPI, client: httpx.Asyn
     assert repo(app).get(book.id) is None, "the book is gone"
 
 
+@pytest.mark.task(8)
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/books", content=b'{"isbn": "9780441172719",', headers={"content-type": "application/json"}
@@ -87,6 +90,7 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     assert isinstance(detail, str) and "JSON" in detail, "say what is wrong: the JSON is malformed"
 
 
+@pytest.mark.task(8)
 async def test_valid_json_with_invalid_fields_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/books", json={"isbn": "12", "title": "", "author": "X"})
     assert response.status_code == 422, "well-formed JSON that breaks the rules is 422"
@@ -99,6 +103,7 @@ async def test_valid_json_with_invalid_fields_is_422(client: httpx.AsyncClient) 
     )
 
 
+@pytest.mark.task(4)
 async def test_unknown_book_is_404_with_a_json_body(client: httpx.AsyncClient) -> None:
     response = await client.get("/books/42")
     assert response.status_code == 404
@@ -106,6 +111,7 @@ async def test_unknown_book_is_404_with_a_json_body(client: httpx.AsyncClient) -
     assert response.json() == {"detail": "book 42 not found"}, "a 404 body says what is missing"
 
 
+@pytest.mark.task(9)
 async def test_405_lists_every_allowed_method(app: FastAPI, client: httpx.AsyncClient) -> None:
     seed(app, 1)
     item = await client.patch("/books/1", json={"title": "x"})
@@ -118,6 +124,7 @@ async def test_405_lists_every_allowed_method(app: FastAPI, client: httpx.AsyncC
     assert (collection.status_code, collection.headers["allow"]) == (405, "GET, POST")
 
 
+@pytest.mark.task(5)
 async def test_duplicate_isbn_is_409(app: FastAPI, client: httpx.AsyncClient) -> None:
     [book] = seed(app, 1)
     clash = {**DUNE, "isbn": book.isbn}
@@ -129,6 +136,7 @@ async def test_duplicate_isbn_is_409(app: FastAPI, client: httpx.AsyncClient) ->
     assert len(repo(app)) == 1, "a conflict changes nothing"
 
 
+@pytest.mark.task(6)
 async def test_put_creates_or_replaces_and_is_idempotent(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -146,6 +154,7 @@ async def test_put_creates_or_replaces_and_is_idempotent(
     assert (replaced.status_code, replaced.json()["title"]) == (200, "Dune Messiah")
 
 
+@pytest.mark.task(7)
 async def test_delete_is_idempotent_the_second_one_is_404(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -160,6 +169,7 @@ async def test_delete_is_idempotent_the_second_one_is_404(
     )
 
 
+@pytest.mark.task(5)
 async def test_idempotency_key_replays_the_first_response(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -179,6 +189,7 @@ async def test_idempotency_key_replays_the_first_response(
     assert len(repo(app)) == 1, "the retry must not create a second book"
 
 
+@pytest.mark.task(5)
 async def test_idempotency_key_replays_a_conflict_too(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -193,6 +204,7 @@ async def test_idempotency_key_replays_a_conflict_too(
     assert len(repo(app)) == 0, "a replay never runs the operation again"
 
 
+@pytest.mark.task(5)
 async def test_idempotency_key_with_another_payload_is_422(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -207,6 +219,7 @@ async def test_idempotency_key_with_another_payload_is_422(
     assert len(repo(app)) == 1, "the second payload is not processed"
 
 
+@pytest.mark.task(5)
 async def test_idempotency_keys_are_scoped_per_client(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -228,6 +241,7 @@ async def test_idempotency_keys_are_scoped_per_client(
     assert len(repo(app)) == 4
 
 
+@pytest.mark.task(4)
 async def test_etag_and_if_none_match(app: FastAPI, client: httpx.AsyncClient) -> None:
     books = seed(app, 2)
     response = await client.get(f"/books/{books[0].id}")
@@ -248,6 +262,7 @@ async def test_etag_and_if_none_match(app: FastAPI, client: httpx.AsyncClient) -
     assert fresh.headers["etag"] != etag and fresh.json()["title"] == "Changed"
 
 
+@pytest.mark.task(6)
 async def test_if_match_guards_put_and_delete(app: FastAPI, client: httpx.AsyncClient) -> None:
     [book] = seed(app, 1)
     url = f"/books/{book.id}"
@@ -276,6 +291,7 @@ async def test_if_match_guards_put_and_delete(app: FastAPI, client: httpx.AsyncC
     assert missing.status_code == 412, "If-Match: * means 'only if it exists'"
 
 
+@pytest.mark.task(3)
 async def test_pagination_links_and_total(app: FastAPI, client: httpx.AsyncClient) -> None:
     seed(app, 25)
     first = await client.get("/books", params={"limit": 10})
@@ -296,6 +312,7 @@ async def test_pagination_links_and_total(app: FastAPI, client: httpx.AsyncClien
     )
 
 
+@pytest.mark.task(3)
 async def test_page_size_is_capped(app: FastAPI, client: httpx.AsyncClient) -> None:
     seed(app, MAX_PAGE_SIZE + 5)
     huge = await client.get("/books", params={"limit": 10_000})
@@ -308,6 +325,7 @@ async def test_page_size_is_capped(app: FastAPI, client: httpx.AsyncClient) -> N
     assert [e["loc"] for e in zero.json()["detail"]] == [["query", "limit"]]
 
 
+@pytest.mark.task(3)
 async def test_empty_collection_has_one_page(client: httpx.AsyncClient) -> None:
     empty = await client.get("/books")
     assert (empty.status_code, empty.json()["items"], empty.headers["x-total-count"]) == (
@@ -320,6 +338,7 @@ async def test_empty_collection_has_one_page(client: httpx.AsyncClient) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.task(1)
 async def test_etag_is_the_sha256_of_the_canonical_json(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -332,6 +351,7 @@ async def test_etag_is_the_sha256_of_the_canonical_json(
     )
 
 
+@pytest.mark.task(2)
 def test_etag_comparison_rules() -> None:
     assert etag_listed('"a", "b"', '"b"', weak=False), "If-Match may list several tags"
     assert etag_listed("*", '"a"', weak=False), "* matches any current representation"
