@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, WriteError
 
-from katas.services import Endpoint
+from katas.kit import Endpoint
 
 from .catalog import (
     books_by,
@@ -161,6 +161,7 @@ def skus(docs: list[Doc]) -> set[str]:
     return {doc["sku"] for doc in docs}
 
 
+@pytest.mark.task(1)
 def test_books_by_matches_a_nested_field_with_dot_notation(db: Database[Doc]) -> None:
     seed(db)
     found = skus(list(db.products.find(books_by("Harry Percival"))))
@@ -171,6 +172,7 @@ def test_books_by_matches_a_nested_field_with_dot_notation(db: Database[Doc]) ->
     assert skus(list(db.products.find(books_by("Martin Kleppmann")))) == {"BK-001"}
 
 
+@pytest.mark.task(2)
 def test_in_stock_needs_one_variant_with_both_conditions(db: Database[Doc]) -> None:
     seed(db)
     assert skus(list(db.products.find(in_stock(42)))) == {"SH-002"}, (
@@ -181,6 +183,7 @@ def test_in_stock_needs_one_variant_with_both_conditions(db: Database[Doc]) -> N
     assert skus(list(db.products.find(in_stock(41)))) == {"SH-003"}
 
 
+@pytest.mark.task(3)
 def test_lacking_tells_a_missing_field_from_an_explicit_null(db: Database[Doc]) -> None:
     seed(db)
     found = skus(list(db.products.find(lacking("discount"))))
@@ -193,6 +196,7 @@ def test_lacking_tells_a_missing_field_from_an_explicit_null(db: Database[Doc]) 
     )
 
 
+@pytest.mark.task(4)
 def test_cheapest_projects_sorts_and_limits(db: Database[Doc]) -> None:
     seed(db)
     assert cheapest(db.products, "shoe", 2) == [
@@ -204,6 +208,7 @@ def test_cheapest_projects_sorts_and_limits(db: Database[Doc]) -> None:
     assert all("_id" not in doc for doc in got), "a projection includes _id unless told not to"
 
 
+@pytest.mark.task(7)
 def test_product_indexes_compound_and_partial_unique(db: Database[Doc]) -> None:
     names = ensure_product_indexes(db.products)
     info = db.products.index_information()
@@ -219,6 +224,7 @@ def test_product_indexes_compound_and_partial_unique(db: Database[Doc]) -> None:
     )
 
 
+@pytest.mark.task(7)
 def test_partial_unique_index_ignores_documents_without_the_field(db: Database[Doc]) -> None:
     ensure_product_indexes(db.products)
     seed(db)  # six non-books, none with an ISBN: a plain unique index would see six nulls
@@ -228,6 +234,7 @@ def test_partial_unique_index_ignores_documents_without_the_field(db: Database[D
         db.products.insert_one({**clash, "details": {"isbn": "978-1449373320"}})
 
 
+@pytest.mark.task(8)
 def test_cart_expiry_is_a_ttl_index_on_updated_at(db: Database[Doc]) -> None:
     name = ensure_cart_expiry(db.carts, 1800)
     spec = db.carts.index_information()[name]
@@ -237,6 +244,7 @@ def test_cart_expiry_is_a_ttl_index_on_updated_at(db: Database[Doc]) -> None:
     )
 
 
+@pytest.mark.task(9)
 def test_revenue_pipeline_groups_paid_items_by_category(db: Database[Doc]) -> None:
     db.orders.insert_many(copy.deepcopy(ORDERS))
     assert revenue_by_category(db.orders) == REVENUE, (
@@ -245,6 +253,7 @@ def test_revenue_pipeline_groups_paid_items_by_category(db: Database[Doc]) -> No
     )
 
 
+@pytest.mark.task(5)
 def test_schema_accepts_varied_documents_and_rejects_a_broken_core(
     mongodb_service: Endpoint, db: Database[Doc]
 ) -> None:
@@ -273,6 +282,7 @@ def test_schema_accepts_varied_documents_and_rejects_a_broken_core(
     assert products.count_documents({}) == len(PRODUCTS), "nothing invalid got in"
 
 
+@pytest.mark.task(6)
 def test_schema_validates_updates_too(mongodb_service: Endpoint, db: Database[Doc]) -> None:
     needs_server(mongodb_service, "does not support create_collection(validator=...) / $jsonSchema")
     products = create_products(db)
@@ -282,6 +292,7 @@ def test_schema_validates_updates_too(mongodb_service: Endpoint, db: Database[Do
     assert caught.value.code == 121, "validationLevel strict checks updates as well"
 
 
+@pytest.mark.task(7)
 def test_compound_index_serves_the_cheapest_query(
     mongodb_service: Endpoint, db: Database[Doc]
 ) -> None:
@@ -294,6 +305,7 @@ def test_compound_index_serves_the_cheapest_query(
     )
 
 
+@pytest.mark.task(10)
 async def test_async_insert_and_cheapest(async_db: AsyncDatabase[Doc]) -> None:
     inserted = await insert_products_async(async_db.products, copy.deepcopy(PRODUCTS))
     assert inserted == len(PRODUCTS)
@@ -304,6 +316,7 @@ async def test_async_insert_and_cheapest(async_db: AsyncDatabase[Doc]) -> None:
     ]
 
 
+@pytest.mark.task(10)
 async def test_async_revenue_by_category(async_db: AsyncDatabase[Doc]) -> None:
     await async_db.orders.insert_many(copy.deepcopy(ORDERS))
     assert await revenue_by_category_async(async_db.orders) == REVENUE
