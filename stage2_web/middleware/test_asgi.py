@@ -68,6 +68,7 @@ def header(message: Message, name: bytes) -> list[bytes]:
     return [value for key, value in message.get("headers", []) if key.lower() == name]
 
 
+@pytest.mark.task(1)
 async def test_missing_token_is_401_with_json_error_and_challenge(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         for headers in (
@@ -84,6 +85,7 @@ async def test_missing_token_is_401_with_json_error_and_challenge(tokens: dict[s
             assert response.headers["content-type"] == "application/json"
 
 
+@pytest.mark.task(1)
 async def test_unknown_token_is_401_invalid_token(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         response = await client.get("/whoami", headers={"Authorization": "Bearer stolen"})
@@ -94,6 +96,7 @@ async def test_unknown_token_is_401_invalid_token(tokens: dict[str, str]) -> Non
     )
 
 
+@pytest.mark.task(1)
 async def test_valid_token_puts_the_user_in_the_scope(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         response = await client.get("/whoami", headers=ALICE)
@@ -103,6 +106,7 @@ async def test_valid_token_puts_the_user_in_the_scope(tokens: dict[str, str]) ->
     assert lower.json()["user"] == "bob", "the auth scheme name is case-insensitive (RFC 7235)"
 
 
+@pytest.mark.task(4)
 async def test_public_path_needs_no_token(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         response = await client.get("/health")
@@ -113,6 +117,7 @@ async def test_public_path_needs_no_token(tokens: dict[str, str]) -> None:
     assert lookalike.status_code == 401, "public paths match exactly, not by prefix"
 
 
+@pytest.mark.task(4)
 async def test_user_is_set_in_scope_user_and_scope_state(tokens: dict[str, str]) -> None:
     seen: list[Scope] = []
 
@@ -127,6 +132,7 @@ async def test_user_is_set_in_scope_user_and_scope_state(tokens: dict[str, str])
     assert seen[0]["state"]["user"] == "alice", "request.state.user reads scope['state']"
 
 
+@pytest.mark.task(4)
 async def test_lifespan_scope_passes_through_both_middlewares(tokens: dict[str, str]) -> None:
     seen: list[str] = []
 
@@ -140,6 +146,7 @@ async def test_lifespan_scope_passes_through_both_middlewares(tokens: dict[str, 
     )
 
 
+@pytest.mark.task(5)
 async def test_request_id_is_generated_and_echoed(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:
         first = await client.get("/whoami", headers=ALICE)
@@ -150,6 +157,7 @@ async def test_request_id_is_generated_and_echoed(tokens: dict[str, str]) -> Non
     assert first.json()["request_id"] == ids[0], "the handler sees the id in request.state"
 
 
+@pytest.mark.task(5)
 async def test_incoming_request_id_is_propagated(
     tokens: dict[str, str], access_log: AccessLog
 ) -> None:
@@ -162,6 +170,7 @@ async def test_incoming_request_id_is_propagated(
     )
 
 
+@pytest.mark.task(2)
 @pytest.mark.parametrize(
     "bad",
     [
@@ -187,6 +196,7 @@ async def test_unsafe_incoming_request_id_is_replaced(
     assert access_log.fields()[-1]["request_id"] == echoed[-1].decode()
 
 
+@pytest.mark.task(3)
 async def test_one_structured_access_record_per_request(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -204,6 +214,7 @@ async def test_one_structured_access_record_per_request(
     assert access_log.records[0].levelname == "INFO"
 
 
+@pytest.mark.task(5)
 async def test_401_is_logged_and_carries_the_request_id(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -224,6 +235,7 @@ async def test_401_is_logged_and_carries_the_request_id(
     ], "rejected requests are exactly the ones you want in the access log"
 
 
+@pytest.mark.task(5)
 async def test_handler_exception_becomes_json_500_and_is_logged_with_traceback(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -250,6 +262,7 @@ async def test_handler_exception_becomes_json_500_and_is_logged_with_traceback(
     )
 
 
+@pytest.mark.task(5)
 async def test_exception_after_the_response_started_is_reraised(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -273,6 +286,7 @@ async def test_exception_after_the_response_started_is_reraised(
     assert access_log.records[0].levelname == "ERROR"
 
 
+@pytest.mark.task(5)
 async def test_cancellation_is_not_swallowed(tokens: dict[str, str]) -> None:
     entered = asyncio.Event()
 
@@ -302,6 +316,7 @@ async def test_cancellation_is_not_swallowed(tokens: dict[str, str]) -> None:
     )
 
 
+@pytest.mark.task(5)
 async def test_streaming_response_streams_through_both_middlewares(
     tokens: dict[str, str], access_log: AccessLog
 ) -> None:

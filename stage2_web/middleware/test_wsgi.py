@@ -41,6 +41,7 @@ class StartResponse:
         self.calls.append((status, headers))
 
 
+@pytest.mark.task(6)
 def test_missing_and_unknown_tokens_are_401_with_json_and_challenge(
     tokens: dict[str, str],
 ) -> None:
@@ -57,6 +58,7 @@ def test_missing_and_unknown_tokens_are_401_with_json_and_challenge(
     assert unknown.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
+@pytest.mark.task(6)
 def test_valid_token_puts_the_user_in_the_environ(tokens: dict[str, str]) -> None:
     client = create_flask_app(tokens).test_client()
     response = client.get("/whoami", headers=ALICE, buffered=True)
@@ -67,6 +69,7 @@ def test_valid_token_puts_the_user_in_the_environ(tokens: dict[str, str]) -> Non
     assert client.get("/health", buffered=True).status_code == 200, "/health is public"
 
 
+@pytest.mark.task(7)
 def test_request_id_is_propagated_or_generated(
     tokens: dict[str, str], access_log: AccessLog
 ) -> None:
@@ -85,6 +88,7 @@ def test_request_id_is_propagated_or_generated(
     ]
 
 
+@pytest.mark.task(2)
 def test_newline_in_request_id_is_replaced(tokens: dict[str, str], access_log: AccessLog) -> None:
     def app(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
         start_response("204 No Content", [])
@@ -99,6 +103,7 @@ def test_newline_in_request_id_is_replaced(tokens: dict[str, str], access_log: A
     assert HEX_ID.fullmatch(echoed), f"a newline is how log lines get forged; got {echoed!r}"
 
 
+@pytest.mark.task(7)
 def test_one_structured_access_record_per_request(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -125,6 +130,7 @@ def test_one_structured_access_record_per_request(
     assert [r.levelname for r in access_log.records] == ["INFO", "INFO"]
 
 
+@pytest.mark.task(3)
 def test_flask_error_is_json_500_and_logged(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -144,6 +150,7 @@ def test_flask_error_is_json_500_and_logged(
     assert access_log.records[0].levelname == "ERROR", "a 500 is logged at ERROR"
 
 
+@pytest.mark.task(7)
 def test_exception_escaping_the_app_is_logged_and_reraised(
     ticks: Ticks, access_log: AccessLog
 ) -> None:
@@ -186,6 +193,7 @@ class LazyBody:
         self.closed += 1
 
 
+@pytest.mark.task(7)
 def test_body_is_passed_through_lazily_and_closed(
     tokens: dict[str, str], access_log: AccessLog
 ) -> None:
