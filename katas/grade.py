@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,24 +250,33 @@ def grade(
         expected = _collect(tree, katas)
         taken, files = _lay_learner_files(tree, all_katas, learner)
         grading = Grading(tests_from, commit, [], taken)
-        for kata in katas:
-            kata_grade = KataGrade(kata, expected[kata.name])
-            kata_grade.flags = _static_flags(kata, files.get(kata.name, []))
-            if not kata_grade.flags and kata_grade.expected:
-                confine = Confinement(
-                    tuple(str(p) for p in files.get(kata.name, [])),
-                    kata.sandbox_allow,
-                    network=bool(kata.services),
-                    limits=limits or Limits(),
-                )
-                run = run_pytest(
-                    tree, [str(kata.path.relative_to(tree))], *PYTEST_ARGS,
-                    "--continue-on-collection-errors", confine=confine,
-                )  # fmt: skip
-                kata_grade.run = run
-                kata_grade.flags = [f"tampering: {e}" for e in run.evidence]
-                grading.confinement = run.confinement
-            grading.grades.append(kata_grade)
+        grades = [KataGrade(k, expected[k.name]) for k in katas]
+        for g in grades:
+            g.flags = _static_flags(g.kata, files.get(g.kata.name, []))
+
+        def judge(g: KataGrade) -> None:
+            if g.flags or not g.expected:
+                return
+            confine = Confinement(
+                tuple(str(p) for p in files.get(g.kata.name, [])),
+                g.kata.sandbox_allow,
+                network=bool(g.kata.services),
+                limits=limits or Limits(),
+            )
+            target = str(g.kata.path.relative_to(tree))
+            g.run = run_pytest(
+                tree, [target], *PYTEST_ARGS, "--continue-on-collection-errors", confine=confine
+            )
+            g.flags = [f"tampering: {e}" for e in g.run.evidence]
+            grading.confinement = g.run.confinement
+
+        # Katas without services run side by side; those sharing a server run one at a time.
+        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+            list(pool.map(judge, [g for g in grades if not g.kata.services]))
+        for g in grades:
+            if g.kata.services:
+                judge(g)
+        grading.grades = grades
     write_reports(grading, out_dir)
     return grading
 

@@ -147,27 +147,23 @@ class Integrity:
 
     def __init__(self, untrusted: Callable[[str], bool]) -> None:
         self.untrusted = untrusted
-        self.before: dict[str, int] = {}
+        self.before: list[tuple[Any, str, object, str]] = []  # (namespace, key, value, name)
         self.config: Any = None
         self.reported: set[str] = set()
 
-    @staticmethod
-    def _now() -> dict[str, int]:
-        seen: dict[str, int] = {}
+    def snapshot(self, config: Any) -> None:
+        self.config = config
         for name, module in list(sys.modules.items()):
             if not name.startswith(JUDGE_PACKAGES) or not isinstance(module, types.ModuleType):
                 continue
-            for attr, value in list(vars(module).items()):
+            namespace = vars(module)
+            for attr, value in list(namespace.items()):
                 if isinstance(value, types.FunctionType | type):
-                    seen[f"{name}.{attr}"] = id(value)
+                    self.before.append((namespace, attr, value, f"{name}.{attr}"))
                 if isinstance(value, type) and value.__module__ == name:
-                    for member, inner in list(vars(value).items()):
-                        seen[f"{name}.{attr}.{member}"] = id(inner)
-        return seen
-
-    def snapshot(self, config: Any) -> None:
-        self.config = config
-        self.before = self._now()
+                    members = value.__dict__  # a mappingproxy: live, so later patches show
+                    for member, inner in list(members.items()):
+                        self.before.append((members, member, inner, f"{name}.{attr}.{member}"))
 
     def _report(self, channel: Channel, what: str) -> None:
         if what not in self.reported:
@@ -175,9 +171,8 @@ class Integrity:
             channel.send("evidence", what=what)
 
     def check(self, channel: Channel) -> None:
-        now = self._now()
-        for name, ident in self.before.items():
-            if now.get(name) != ident:
+        for namespace, key, value, name in self.before:
+            if namespace.get(key, None) is not value:
                 self._report(channel, f"{name} was replaced or removed during the run")
         for hook_name, caller in list(vars(self.config.hook).items()):
             for impl in caller.get_hookimpls() if hasattr(caller, "get_hookimpls") else []:
