@@ -53,6 +53,7 @@ def chat(sender: str, text: str) -> dict[str, str]:
     return {"type": "message", "sender": sender, "text": text}
 
 
+@pytest.mark.task(2)
 async def test_members_exchange_messages(chat_server: ChatServer, connect: Connect) -> None:
     alice = await join(connect, "alice-token")
     bob = await join(connect, "bob-token", alice)
@@ -65,6 +66,7 @@ async def test_members_exchange_messages(chat_server: ChatServer, connect: Conne
     assert chat_server.room.names() == ["alice", "bob"]
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize("token", ["stolen", None])
 async def test_invalid_token_is_closed_with_1008_before_joining(
     token: str | None, chat_server: ChatServer, connect: Connect
@@ -90,6 +92,7 @@ async def test_invalid_token_is_closed_with_1008_before_joining(
     assert chat_server.room.names() == ["alice"]
 
 
+@pytest.mark.task(2)
 async def test_bad_message_gets_an_error_only_for_its_sender(connect: Connect) -> None:
     alice = await join(connect, "alice-token")
     bob = await join(connect, "bob-token", alice)
@@ -104,6 +107,7 @@ async def test_bad_message_gets_an_error_only_for_its_sender(connect: Connect) -
     assert await next_event(alice) == chat("alice", "sorry"), "a bad message does not end the chat"
 
 
+@pytest.mark.task(2)
 async def test_hostile_messages_crash_neither_the_sender_nor_the_room(
     connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -124,6 +128,7 @@ async def test_hostile_messages_crash_neither_the_sender_nor_the_room(
     assert errors == [], "no handler crashed"
 
 
+@pytest.mark.task(5)
 async def test_disconnects_are_announced_and_leave_nothing_behind(
     chat_server: ChatServer, connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -150,6 +155,7 @@ async def test_disconnects_are_announced_and_leave_nothing_behind(
     assert errors == [], "a disconnect is normal life for a WebSocket server, not an error"
 
 
+@pytest.mark.task(2)
 async def test_slow_client_is_dropped_and_fast_clients_miss_nothing(
     chat_server: ChatServer, connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -274,6 +280,7 @@ def queued(member: Member) -> list[Event]:
     return [member.queue.get_nowait() for _ in range(member.queue.qsize())]
 
 
+@pytest.mark.task(3)
 async def test_drop_happens_once_and_ignores_a_connection_already_gone() -> None:
     room = ChatRoom(TOKENS)
     alice = fake_member(room, "alice", FakeSocket())
@@ -294,6 +301,7 @@ async def test_drop_happens_once_and_ignores_a_connection_already_gone() -> None
     assert carol.writer.cancelled(), "the writer (probably stuck in send) is cancelled"
 
 
+@pytest.mark.task(4)
 async def test_writer_sends_in_order_and_ends_quietly_on_disconnect() -> None:
     room = ChatRoom(TOKENS)
     socket = FakeSocket(send_limit=2)
@@ -305,6 +313,7 @@ async def test_writer_sends_in_order_and_ends_quietly_on_disconnect() -> None:
     assert socket.sent == [chat("alice", "0"), chat("alice", "1")], "one event at a time, in order"
 
 
+@pytest.mark.task(5)
 async def test_leave_cancels_and_awaits_the_writer_and_the_closer() -> None:
     room = ChatRoom(TOKENS)
     alice = fake_member(room, "alice", FakeSocket())
