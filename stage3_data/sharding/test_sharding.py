@@ -43,6 +43,7 @@ def conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
 # --- 分表: declarative partitioning inside one database --------------------------------------
 
 
+@pytest.mark.task(1)
 def test_range_partitions_hold_each_month_and_a_default(conn: psycopg.Connection[Any]) -> None:
     create_partitioned_tables(conn, MONTHS)
     rows = [
@@ -75,6 +76,7 @@ def test_range_partitions_hold_each_month_and_a_default(conn: psycopg.Connection
     assert kinds == {"events": "r", "orders": "h"}, "events by RANGE, orders by HASH"
 
 
+@pytest.mark.task(1)
 def test_a_one_month_query_scans_one_partition(conn: psycopg.Connection[Any]) -> None:
     create_partitioned_tables(conn, MONTHS)
     february = (utc(2024, 2, 1), utc(2024, 3, 1))
@@ -100,6 +102,7 @@ def test_a_one_month_query_scans_one_partition(conn: psycopg.Connection[Any]) ->
     )
 
 
+@pytest.mark.task(1)
 def test_hash_partitions_keep_each_user_together(conn: psycopg.Connection[Any]) -> None:
     create_partitioned_tables(conn, MONTHS)
     with conn.cursor() as cur:
@@ -127,6 +130,7 @@ def test_hash_partitions_keep_each_user_together(conn: psycopg.Connection[Any]) 
     assert scanned_relations(plan) == [home_of_42], "user_id = 42 prunes to 42's own partition"
 
 
+@pytest.mark.task(2)
 def test_scanned_relations_walks_every_level_of_the_plan() -> None:
     plan = [
         {
@@ -214,6 +218,7 @@ def seed(session_factory: sessionmaker[ShardedSession], users: range, per_user: 
         session.commit()
 
 
+@pytest.mark.task(8)
 def test_writes_land_on_each_users_shard(shard_engines: dict[str, Engine]) -> None:
     ring = HashRing(SHARDS)
     seed(sharded_sessionmaker(shard_engines, ring), range(1, 31), per_user=2)
@@ -228,6 +233,7 @@ def test_writes_land_on_each_users_shard(shard_engines: dict[str, Engine]) -> No
     assert len(set().union(*stored.values())) == 3, "30 users spread over all three shards"
 
 
+@pytest.mark.task(7)
 def test_a_single_user_query_touches_only_its_shard(shard_engines: dict[str, Engine]) -> None:
     ring = HashRing(SHARDS)
     factory = sharded_sessionmaker(shard_engines, ring)
@@ -277,6 +283,7 @@ def test_a_single_user_query_touches_only_its_shard(shard_engines: dict[str, Eng
         assert log.shards() == sorted(SHARDS), "so that query must go to every shard"
 
 
+@pytest.mark.task(9)
 def test_top_orders_merges_the_shards_results(shard_engines: dict[str, Engine]) -> None:
     ring = HashRing(SHARDS)
     factory = sharded_sessionmaker(shard_engines, ring)
@@ -300,6 +307,7 @@ def test_top_orders_merges_the_shards_results(shard_engines: dict[str, Engine]) 
     )
 
 
+@pytest.mark.task(9)
 def test_top_orders_breaks_ties_by_user_id_then_order_no(
     shard_engines: dict[str, Engine],
 ) -> None:
@@ -318,6 +326,7 @@ def test_top_orders_breaks_ties_by_user_id_then_order_no(
     )
 
 
+@pytest.mark.task(10)
 def test_count_orders_adds_up_every_shard(shard_engines: dict[str, Engine]) -> None:
     ring = HashRing(SHARDS)
     factory = sharded_sessionmaker(shard_engines, ring)
@@ -341,6 +350,7 @@ def test_count_orders_adds_up_every_shard(shard_engines: dict[str, Engine]) -> N
 KEYS = [f"user:{i}" for i in range(10_000)]
 
 
+@pytest.mark.task(4)
 def test_adding_a_shard_moves_a_fifth_of_the_keys_not_four_fifths() -> None:
     four = ["s0", "s1", "s2", "s3"]
     ring = HashRing(four)
@@ -358,6 +368,7 @@ def test_adding_a_shard_moves_a_fifth_of_the_keys_not_four_fifths() -> None:
     assert 0.75 <= naive_moved / len(KEYS) <= 0.85, "hash % N re-homes ~4/5 of keys on 4 -> 5"
 
 
+@pytest.mark.task(5)
 def test_virtual_nodes_spread_keys_evenly_and_removal_moves_only_that_shard() -> None:
     ring = HashRing(["s0", "s1", "s2", "s3"], vnodes=100)
     owners = {key: ring.node_for(key) for key in KEYS}
@@ -376,6 +387,7 @@ def test_virtual_nodes_spread_keys_evenly_and_removal_moves_only_that_shard() ->
         HashRing([]).node_for("user:1")
 
 
+@pytest.mark.task(6)
 def test_a_key_belongs_to_the_first_point_at_or_after_it_wrapping_around() -> None:
     nodes = ["s0", "s1", "s2"]
     ring = HashRing(nodes, vnodes=20)  # 20: the smallest and the largest point differ in node
@@ -392,6 +404,7 @@ def test_a_key_belongs_to_the_first_point_at_or_after_it_wrapping_around() -> No
         ring.remove("s9")  # not on the ring
 
 
+@pytest.mark.task(3)
 def test_the_ring_is_the_same_in_every_process() -> None:
     sample = KEYS[:50]
     here = [HashRing(["s0", "s1", "s2"]).node_for(key) for key in sample]
