@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from .fastapi_app import create_app
 from .models import API_TOKEN
+
+pytestmark = pytest.mark.task(4)  # the declared contract: statuses and bodies as documented
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 

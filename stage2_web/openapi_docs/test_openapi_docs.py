@@ -49,6 +49,7 @@ def error_ref(operation: dict[str, Any], status: str) -> str:
     return ref
 
 
+@pytest.mark.task(3)
 async def test_document_is_valid_and_describes_the_api(client: httpx.AsyncClient) -> None:
     spec = await valid_document(client)
     assert spec["openapi"].startswith("3.1"), "FastAPI emits OpenAPI 3.1"
@@ -57,6 +58,7 @@ async def test_document_is_valid_and_describes_the_api(client: httpx.AsyncClient
     assert info.get("description"), "the document opens with what the API is for"
 
 
+@pytest.mark.task(3)
 async def test_tags_are_declared_with_descriptions(client: httpx.AsyncClient) -> None:
     spec = await valid_document(client)
     tags = spec.get("tags", [])
@@ -66,6 +68,7 @@ async def test_tags_are_declared_with_descriptions(client: httpx.AsyncClient) ->
     assert used == {"pets", "meta"}, "operations use only declared tags"
 
 
+@pytest.mark.task(6)
 async def test_security_scheme_is_declared_and_applied(client: httpx.AsyncClient) -> None:
     spec = await valid_document(client)
     schemes = spec.get("components", {}).get("securitySchemes", {})
@@ -83,6 +86,7 @@ async def test_security_scheme_is_declared_and_applied(client: httpx.AsyncClient
         assert operations(spec)[name]["security"] == [{"bearerAuth": []}]
 
 
+@pytest.mark.task(5)
 async def test_security_is_enforced(client: httpx.AsyncClient) -> None:
     pet = {"name": "Rex", "species": "dog", "age": 3}
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
@@ -94,6 +98,7 @@ async def test_security_is_enforced(client: httpx.AsyncClient) -> None:
     assert created.status_code == 201, "the staff token opens the door"
 
 
+@pytest.mark.task(4)
 async def test_error_responses_are_declared(client: httpx.AsyncClient) -> None:
     spec = await valid_document(client)
     ops = operations(spec)
@@ -113,6 +118,7 @@ async def test_error_responses_are_declared(client: httpx.AsyncClient) -> None:
     assert "Error" in spec["components"]["schemas"]
 
 
+@pytest.mark.task(1)
 async def test_examples_are_present_and_accepted(client: httpx.AsyncClient) -> None:
     spec = await valid_document(client)
     pet_in = spec["components"]["schemas"]["PetIn"]
@@ -125,10 +131,23 @@ async def test_examples_are_present_and_accepted(client: httpx.AsyncClient) -> N
         assert response.json() == {"id": response.json()["id"], **example}
 
 
-async def test_handlers_answer_with_declared_bodies(client: httpx.AsyncClient) -> None:
+@pytest.mark.task(7)
+async def test_health_answers_ok(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+@pytest.mark.task(9)
+async def test_get_pet_answers_the_pet_or_404(client: httpx.AsyncClient) -> None:
     missing = await client.get("/pets/9")
     assert (missing.status_code, missing.json()) == (404, {"detail": "pet 9 not found"})
+    pet = {"name": "Tom", "species": "cat", "age": 2}
+    pet_id = (await client.post("/pets", json=pet, headers=AUTH)).json()["id"]
+    found = await client.get(f"/pets/{pet_id}")
+    assert (found.status_code, found.json()) == (200, {"id": pet_id, **pet})
+
+
+@pytest.mark.task(2)
+async def test_the_api_refuses_what_the_schema_refuses(client: httpx.AsyncClient) -> None:
     for bad in ({"name": "Tom", "species": "cat", "age": True}, {"name": "Tom", "species": "cat", "age": 1, "owner": "x"}):  # fmt: skip
         response = await client.post("/pets", json=bad, headers=AUTH)
         assert response.status_code == 422, f"the schema refuses {bad}, so must the API"
@@ -136,16 +155,38 @@ async def test_handlers_answer_with_declared_bodies(client: httpx.AsyncClient) -
         assert (await client.post("/pets", json=pet, headers=AUTH)).status_code == 201, (
             "44.0 is an integer in JSON Schema"
         )
+
+
+@pytest.mark.task(10)
+async def test_create_pet_answers_201_with_the_stored_pet(client: httpx.AsyncClient) -> None:
+    pet = {"name": "Tom", "species": "cat", "age": 2}
+    created = await client.post("/pets", json=pet, headers=AUTH)
+    assert (created.status_code, created.json()) == (201, {"id": 1, **pet})
+    listed = await client.get("/pets")
+    assert listed.json() == [{"id": 1, **pet}], "the pet is stored"
+
+
+@pytest.mark.task(8)
+async def test_list_pets_filters_by_species_and_limit(client: httpx.AsyncClient) -> None:
+    for pet in ({"name": "Tom", "species": "cat", "age": 2}, {"name": "Rex", "species": "dog", "age": 44.0}):  # fmt: skip
+        assert (await client.post("/pets", json=pet, headers=AUTH)).status_code == 201
     cats = await client.get("/pets", params={"species": "cat"})
     assert [p["name"] for p in cats.json()] == ["Tom"]
     first = await client.get("/pets", params={"limit": 1})
     assert [p["name"] for p in first.json()] == ["Tom"], "at most `limit` pets, in arrival order"
+
+
+@pytest.mark.task(11)
+async def test_delete_pet_answers_204_then_404(client: httpx.AsyncClient) -> None:
+    pet = {"name": "Tom", "species": "cat", "age": 2}
+    assert (await client.post("/pets", json=pet, headers=AUTH)).status_code == 201
     gone = await client.delete("/pets/1", headers=AUTH)
     assert (gone.status_code, gone.content) == (204, b"")
     again = await client.delete("/pets/1", headers=AUTH)
     assert (again.status_code, again.json()) == (404, {"detail": "pet 1 not found"})
 
 
+@pytest.mark.task(5)
 async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
     pet = {"name": "Rex", "species": "dog", "age": 3}
     for token in (b"Bearer \xe9t\xe9", b"Bearer \xff"):  # header bytes arrive as latin-1 text
@@ -167,6 +208,7 @@ async def test_odd_input_is_4xx_never_500(client: httpx.AsyncClient) -> None:
     ]
 
 
+@pytest.mark.task(3)
 async def test_docs_pages_are_served(client: httpx.AsyncClient) -> None:
     swagger = await client.get("/docs")
     assert swagger.status_code == 200
@@ -181,6 +223,7 @@ async def test_docs_pages_are_served(client: httpx.AsyncClient) -> None:
     assert "/openapi.json" in redoc.text, "ReDoc renders the same document"
 
 
+@pytest.mark.task(12)
 def test_flask_document_is_valid_and_documented() -> None:
     client = create_flask_app().test_client()
     spec = client.get("/openapi.json").get_json()
@@ -196,6 +239,7 @@ def test_flask_document_is_valid_and_documented() -> None:
     assert set(create_pet["responses"]) >= {"201", "401", "422"}
 
 
+@pytest.mark.task(12)
 def test_flask_docs_page_is_served() -> None:
     client = create_flask_app().test_client()
     docs = client.get("/docs")
@@ -205,6 +249,7 @@ def test_flask_docs_page_is_served() -> None:
     assert client.get("/pets/1").status_code == 404, "the documented routes exist"
 
 
+@pytest.mark.task(12)
 def test_flask_endpoints_answer_json() -> None:
     client = create_flask_app().test_client()
     pet = {"name": "Rex", "species": "dog", "age": 3}
@@ -221,6 +266,7 @@ def test_flask_endpoints_answer_json() -> None:
     assert list(invalid.get_json()["detail"]["json"]) == ["age"], "422 names the bad field"
 
 
+@pytest.mark.task(12)
 def test_flask_odd_input_is_4xx_never_500() -> None:
     client = create_flask_app().test_client()
     pet = {"name": "Rex", "species": "dog", "age": 3}
