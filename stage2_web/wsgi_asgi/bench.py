@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from katas.bench import Ratio
+from katas.kit import Ratio
 
 from .bench_apps import PAYLOAD
 from .common import dumps

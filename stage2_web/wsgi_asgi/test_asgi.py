@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
+import pytest
 
 from .asgi_app import AsgiApp, Message, Resource
 from .conftest import LIMIT, RawResponse, Served
@@ -68,6 +69,7 @@ def json_messages(status: int, body: bytes, *extra: tuple[bytes, bytes]) -> list
 # --- the app called directly ---------------------------------------------------------------
 
 
+@pytest.mark.task(5)
 async def test_echo_reassembles_a_body_sent_in_several_messages() -> None:
     client = Client([b"hel", b"lo", b""])
     await AsgiApp()(http_scope("POST", "/echo"), client.receive, client.send)
@@ -76,12 +78,14 @@ async def test_echo_reassembles_a_body_sent_in_several_messages() -> None:
     )
 
 
+@pytest.mark.task(8)
 async def test_hello_reads_the_query_string_bytes() -> None:
     client = Client()
     await AsgiApp()(http_scope("GET", "/hello", b"name=J%C3%BCrgen"), client.receive, client.send)
     assert [json.loads(m["body"]) for m in client.sent[1:]] == [{"message": "hello, Jürgen"}]
 
 
+@pytest.mark.task(5)
 async def test_413_as_soon_as_the_running_total_passes_the_limit() -> None:
     client = Client([b"x" * 5, b"x" * 5, b"x", b"never read"])
     await AsgiApp(max_body=10)(http_scope("POST", "/echo"), client.receive, client.send)
@@ -91,12 +95,14 @@ async def test_413_as_soon_as_the_running_total_passes_the_limit() -> None:
     )
 
 
+@pytest.mark.task(5)
 async def test_a_body_of_exactly_the_limit_is_accepted() -> None:
     client = Client([b"x" * 5, b"x" * 5])
     await AsgiApp(max_body=10)(http_scope("POST", "/echo"), client.receive, client.send)
     assert client.sent[0]["status"] == 200, "limit bytes are allowed; limit + 1 are not"
 
 
+@pytest.mark.task(5)
 async def test_announced_length_over_the_limit_is_413_before_receiving() -> None:
     client = Client([b"x" * 20])
     scope = http_scope("POST", "/echo", headers=[(b"content-length", b"20")])
@@ -105,6 +111,7 @@ async def test_announced_length_over_the_limit_is_413_before_receiving() -> None
     assert client.received == 0, "the header already says it is too large: receive nothing"
 
 
+@pytest.mark.task(5)
 async def test_invalid_content_length_header_is_400() -> None:
     client = Client([b"hello"])
     scope = http_scope("POST", "/echo", headers=[(b"content-length", b"+5")])
@@ -112,6 +119,7 @@ async def test_invalid_content_length_header_is_400() -> None:
     assert client.sent == json_messages(400, b'{"error": "invalid Content-Length"}')
 
 
+@pytest.mark.task(5)
 async def test_thousands_of_digits_are_4xx_not_500() -> None:
     client = Client([b"x" * 20])
     scope = http_scope("POST", "/echo", headers=[(b"content-length", b"9" * 5000)])
@@ -124,12 +132,14 @@ async def test_thousands_of_digits_are_4xx_not_500() -> None:
     assert stream.sent == json_messages(400, b'{"error": "n must be an integer from 1 to 100"}')
 
 
+@pytest.mark.task(8)
 async def test_disconnect_mid_body_sends_nothing() -> None:
     client = Client([b"partial"], disconnect_after=True)
     await AsgiApp()(http_scope("POST", "/echo"), client.receive, client.send)
     assert client.sent == [], "after http.disconnect nobody is listening: send no response"
 
 
+@pytest.mark.task(6)
 async def test_stream_message_sequence() -> None:
     client = Client()
     await AsgiApp()(http_scope("GET", "/stream", b"n=3"), client.receive, client.send)
@@ -149,6 +159,7 @@ async def test_stream_message_sequence() -> None:
     )
 
 
+@pytest.mark.task(8)
 async def test_wrong_method_is_405_with_allow_and_unknown_path_404() -> None:
     client = Client()
     await AsgiApp()(http_scope("GET", "/echo"), client.receive, client.send)
@@ -160,6 +171,7 @@ async def test_wrong_method_is_405_with_allow_and_unknown_path_404() -> None:
     assert client.sent == json_messages(404, b'{"error": "not found"}')
 
 
+@pytest.mark.task(7)
 async def test_lifespan_opens_before_startup_complete_and_closes_before_shutdown_complete() -> None:
     events: list[str] = []
     incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
@@ -180,6 +192,7 @@ async def test_lifespan_opens_before_startup_complete_and_closes_before_shutdown
     ], "ready only once the resource is open; shut down only once it is closed"
 
 
+@pytest.mark.task(7)
 async def test_lifespan_reports_a_failed_startup() -> None:
     class Broken(Resource):
         async def open(self) -> None:
@@ -204,6 +217,7 @@ async def test_lifespan_reports_a_failed_startup() -> None:
 # --- served by uvicorn, over real sockets ---------------------------------------------------
 
 
+@pytest.mark.task(8)
 def test_uvicorn_serves_hello_and_echo(asgi_server: Served) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{asgi_server.port}", timeout=5) as client:
         assert client.get("/hello", params={"name": "ada"}).json() == {"message": "hello, ada"}
@@ -213,6 +227,7 @@ def test_uvicorn_serves_hello_and_echo(asgi_server: Served) -> None:
         assert (response.status_code, response.headers.get("allow")) == (405, "GET")
 
 
+@pytest.mark.task(6)
 def test_uvicorn_streams_with_chunked_encoding(asgi_server: Served) -> None:
     with (
         httpx.Client(timeout=5) as client,
@@ -226,6 +241,7 @@ def test_uvicorn_streams_with_chunked_encoding(asgi_server: Served) -> None:
     assert chunks == b"chunk 0\nchunk 1\nchunk 2\nchunk 3\n"
 
 
+@pytest.mark.task(5)
 def test_uvicorn_chunked_upload_over_the_limit_is_413(
     asgi_server: Served, raw_http: Callable[[int, bytes], RawResponse]
 ) -> None:
@@ -239,6 +255,7 @@ def test_uvicorn_chunked_upload_over_the_limit_is_413(
     ), "a chunked body has no Content-Length: only the running total can enforce the limit"
 
 
+@pytest.mark.task(5)
 def test_uvicorn_refuses_an_announced_large_body_before_it_arrives(
     asgi_server: Served, raw_http: Callable[[int, bytes], RawResponse]
 ) -> None:
@@ -250,6 +267,7 @@ def test_uvicorn_refuses_an_announced_large_body_before_it_arrives(
     )
 
 
+@pytest.mark.task(7)
 def test_uvicorn_runs_startup_before_the_first_request_and_shutdown_after(
     asgi_server: Served,
 ) -> None:

@@ -79,11 +79,13 @@ def call(app: WsgiApp, environ: dict[str, Any]) -> tuple[int, dict[str, str], by
 # --- Content-Length, the rule both apps share -----------------------------------------------
 
 
+@pytest.mark.task(1)
 def test_content_length_accepts_digits_and_treats_empty_as_absent() -> None:
     got = [content_length(v, 1000) for v in (None, "", "0", "12", "1000")]
     assert got == [None, None, 0, 12, 1000], "PEP 3333: CONTENT_LENGTH may be empty or absent"
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize("raw", ["abc", "-1", "+5", "1_0", " 5", "5.0", "١٢"])
 def test_content_length_rejects_anything_but_ascii_digits(raw: str) -> None:
     app = WsgiApp(max_body=LIMIT)
@@ -97,6 +99,7 @@ def test_content_length_rejects_anything_but_ascii_digits(raw: str) -> None:
 # --- the app called directly ---------------------------------------------------------------
 
 
+@pytest.mark.task(4)
 def test_hello_direct_call() -> None:
     status, headers, body = call(WsgiApp(), environ_for("GET", "/hello", "name=ada"))
     assert status == 200
@@ -105,6 +108,7 @@ def test_hello_direct_call() -> None:
     assert call(WsgiApp(), environ_for("GET", "/hello"))[2] == b'{"message": "hello, world"}'
 
 
+@pytest.mark.task(2)
 def test_echo_reads_exactly_content_length_bytes() -> None:
     environ = environ_for(
         "POST", "/echo", body=b"hello, extra bytes of the next request", length="5"
@@ -116,6 +120,7 @@ def test_echo_reads_exactly_content_length_bytes() -> None:
     assert headers["Content-Length"] == str(len(body))
 
 
+@pytest.mark.task(2)
 def test_post_without_content_length_is_411() -> None:
     environ = environ_for("POST", "/echo", body=b"hello")
     status, _, body = call(WsgiApp(), environ)
@@ -123,6 +128,7 @@ def test_post_without_content_length_is_411() -> None:
     assert environ["wsgi.input"].reads == [], "without a length there is nothing safe to read"
 
 
+@pytest.mark.task(2)
 def test_empty_body_with_content_length_0_is_echoed() -> None:
     status, _, body = call(WsgiApp(), environ_for("POST", "/echo", body=b"", length="0"))
     assert (status, json.loads(body)) == (200, {"length": 0, "body": ""}), (
@@ -130,6 +136,7 @@ def test_empty_body_with_content_length_0_is_echoed() -> None:
     )
 
 
+@pytest.mark.task(1)
 def test_too_large_body_is_413_without_reading_it() -> None:
     environ = environ_for("POST", "/echo", body=b"x" * 50, length=str(LIMIT + 1))
     status, _, body = call(WsgiApp(max_body=LIMIT), environ)
@@ -137,6 +144,7 @@ def test_too_large_body_is_413_without_reading_it() -> None:
     assert environ["wsgi.input"].reads == [], "refuse on the announced length: read nothing"
 
 
+@pytest.mark.task(1)
 def test_content_length_of_thousands_of_digits_is_413_not_500() -> None:
     environ = environ_for("POST", "/echo", body=b"x" * 50, length="9" * 5000)
     status, _, body = call(WsgiApp(max_body=LIMIT), environ)
@@ -151,12 +159,14 @@ def test_content_length_of_thousands_of_digits_is_413_not_500() -> None:
     )
 
 
+@pytest.mark.task(1)
 def test_body_at_the_limit_is_accepted() -> None:
     environ = environ_for("POST", "/echo", body=b"x" * LIMIT, length=str(LIMIT))
     status, _, body = call(WsgiApp(max_body=LIMIT), environ)
     assert (status, json.loads(body)["length"]) == (200, LIMIT), "the limit itself is allowed"
 
 
+@pytest.mark.task(2)
 def test_short_body_is_400() -> None:
     environ = environ_for("POST", "/echo", body=b"abcd", length="10")
     status, _, body = call(WsgiApp(), environ)
@@ -165,11 +175,13 @@ def test_short_body_is_400() -> None:
     )
 
 
+@pytest.mark.task(4)
 def test_non_utf8_echo_is_400() -> None:
     status, _, body = call(WsgiApp(), environ_for("POST", "/echo", body=b"\xff\xfe", length="2"))
     assert (status, json.loads(body)) == (400, {"error": "body is not valid UTF-8"})
 
 
+@pytest.mark.task(4)
 @pytest.mark.parametrize(
     ("method", "path", "allow"), [("DELETE", "/hello", "GET"), ("GET", "/echo", "POST")]
 )
@@ -179,11 +191,13 @@ def test_wrong_method_is_405_with_allow(method: str, path: str, allow: str) -> N
     assert headers.get("Allow") == allow, "RFC 9110: a 405 must list the allowed methods in Allow"
 
 
+@pytest.mark.task(4)
 def test_unknown_path_is_404() -> None:
     status, _, body = call(WsgiApp(), environ_for("GET", "/nope"))
     assert (status, json.loads(body)) == (404, {"error": "not found"})
 
 
+@pytest.mark.task(4)
 @pytest.mark.parametrize(
     "n", ["0", "abc", str(MAX_LINES + 1), pytest.param("9" * 5000, id="5000-digits")]
 )
@@ -195,6 +209,7 @@ def test_bad_stream_count_is_400(n: str) -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_stream_is_lazy_and_closed_by_the_server() -> None:
     events: list[str] = []
     recorder = Recorder()
@@ -210,6 +225,7 @@ def test_stream_is_lazy_and_closed_by_the_server() -> None:
     assert events == ["yield 0", "stream closed"], "close() runs the generator's finally block"
 
 
+@pytest.mark.task(4)
 def test_responses_pass_the_pep3333_validator() -> None:
     app = validator(WsgiApp())  # raises AssertionError on any protocol violation, on either side
     for method, path, query, body in [
@@ -246,6 +262,7 @@ def request(
         conn.close()
 
 
+@pytest.mark.task(4)
 def test_wsgiref_serves_hello_and_echo(wsgi_server: Served) -> None:
     status, _, body = request(wsgi_server, "GET", "/hello?name=J%C3%BCrgen")
     assert (status, json.loads(body)) == (200, {"message": "hello, Jürgen"})
@@ -253,6 +270,7 @@ def test_wsgiref_serves_hello_and_echo(wsgi_server: Served) -> None:
     assert (status, json.loads(body)) == (200, {"length": 4, "body": "ping"})
 
 
+@pytest.mark.task(2)
 def test_wsgiref_post_without_content_length_is_411(wsgi_server: Served) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", wsgi_server.port, timeout=5)
     try:
@@ -267,6 +285,7 @@ def test_wsgiref_post_without_content_length_is_411(wsgi_server: Served) -> None
         conn.close()
 
 
+@pytest.mark.task(1)
 @pytest.mark.parametrize("bogus", ["abc", "-5"])
 def test_wsgiref_bogus_content_length_is_400(wsgi_server: Served, bogus: str) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", wsgi_server.port, timeout=5)
@@ -283,6 +302,7 @@ def test_wsgiref_bogus_content_length_is_400(wsgi_server: Served, bogus: str) ->
         conn.close()
 
 
+@pytest.mark.task(2)
 def test_wsgiref_refuses_a_large_body_before_it_arrives(
     wsgi_server: Served, raw_http: Callable[[int, bytes], RawResponse]
 ) -> None:
@@ -294,6 +314,7 @@ def test_wsgiref_refuses_a_large_body_before_it_arrives(
     ), "decide on the announced length: do not wait for (or buffer) a body you will refuse"
 
 
+@pytest.mark.task(3)
 def test_wsgiref_streams_and_closes(wsgi_server: Served) -> None:
     status, headers, body = request(wsgi_server, "GET", "/stream?n=3")
     assert (status, body) == (200, b"chunk 0\nchunk 1\nchunk 2\n")
@@ -301,6 +322,7 @@ def test_wsgiref_streams_and_closes(wsgi_server: Served) -> None:
     assert wsgi_server.events == ["yield 0", "yield 1", "yield 2", "stream closed"]
 
 
+@pytest.mark.task(4)
 def test_wsgiref_405_has_allow_header(wsgi_server: Served) -> None:
     status, headers, body = request(wsgi_server, "PUT", "/stream", b"")
     assert (status, headers.get("Allow"), json.loads(body)) == (

@@ -55,6 +55,7 @@ def loaded(es: Elasticsearch, index: str) -> str:
     return index
 
 
+@pytest.mark.task(5)
 def test_analyzer_stems_folds_drops_stop_words_and_expands_synonyms(
     es: Elasticsearch, index: str
 ) -> None:
@@ -70,6 +71,7 @@ def test_analyzer_stems_folds_drops_stop_words_and_expands_synonyms(
     assert "at" not in tokens and "the" not in tokens, "English stop words are dropped"
 
 
+@pytest.mark.task(6)
 def test_mapping_is_explicit_and_strict(es: Elasticsearch, index: str) -> None:
     create_index(es, index)
     properties = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
@@ -83,6 +85,7 @@ def test_mapping_is_explicit_and_strict(es: Elasticsearch, index: str) -> None:
         es.index(index=index, id="x", document={"title": "t", "author": "ada"})
 
 
+@pytest.mark.task(7)
 def test_bulk_index_makes_documents_searchable_at_once(es: Elasticsearch, index: str) -> None:
     create_index(es, index)
     assert bulk_index(es, index, CORPUS) == len(CORPUS), "one successful action per article"
@@ -95,6 +98,7 @@ def test_bulk_index_makes_documents_searchable_at_once(es: Elasticsearch, index:
     )
 
 
+@pytest.mark.task(8)
 def test_match_uses_the_analyzer(es: Elasticsearch, loaded: str) -> None:
     assert set(match_body(es, loaded, "running")) == {"d05", "o02"}, (
         "stemming: 'running' finds 'runs' and 'run' (not 'runner')"
@@ -105,12 +109,14 @@ def test_match_uses_the_analyzer(es: Elasticsearch, loaded: str) -> None:
     assert match_body(es, loaded, "javascript") == ["w04"], "w04 only says 'JS'"
 
 
+@pytest.mark.task(9)
 def test_title_boost_ranks_the_title_match_first(es: Elasticsearch, loaded: str) -> None:
     hits = search(es, loaded, "replication")
     assert set(hits) == {"d01", "d04", "d09"}, "multi_match looks in title and body"
     assert hits[0] == "d01", "the only title match, boosted x3, beats body matches"
 
 
+@pytest.mark.task(10)
 def test_bool_query_filters_and_prefers(es: Elasticsearch, loaded: str) -> None:
     since, until = date(2024, 1, 1), date(2024, 6, 30)
     got = filtered_search(es, loaded, "index", category="databases", since=since, until=until)
@@ -135,6 +141,7 @@ def test_bool_query_filters_and_prefers(es: Elasticsearch, loaded: str) -> None:
     assert http.index("w05") < http.index("w06"), "w05 is tagged http"
 
 
+@pytest.mark.task(11)
 def test_highlight_wraps_matches_in_em(es: Elasticsearch, loaded: str) -> None:
     fragments = highlights(es, loaded, "running")
     assert set(fragments) == {"d05", "o02"}
@@ -142,6 +149,7 @@ def test_highlight_wraps_matches_in_em(es: Elasticsearch, loaded: str) -> None:
     assert any("<em>run</em>" in f for f in fragments["o02"])
 
 
+@pytest.mark.task(12)
 def test_terms_aggregation_counts_categories(es: Elasticsearch, loaded: str) -> None:
     assert category_facets(es, loaded) == {"databases": 12, "python": 10, "devops": 10, "web": 8}
     assert category_facets(es, loaded, "postgresql") == {

@@ -36,6 +36,7 @@ def ids(hits: list[tuple[str, float]]) -> list[str]:
     return [hit_id for hit_id, _rank in hits]
 
 
+@pytest.mark.task(1)
 def test_search_column_is_generated_weighted_and_gin_indexed(conn: Conn) -> None:
     vector = conn.execute("SELECT search::text FROM articles WHERE id = 'd01'").fetchone()
     assert vector is not None
@@ -55,6 +56,7 @@ def test_search_column_is_generated_weighted_and_gin_indexed(conn: Conn) -> None
     assert "d01" not in ids(search(conn, "replication")), "and forgets the old one"
 
 
+@pytest.mark.task(2)
 def test_stemming_finds_every_form_of_a_word(conn: Conn) -> None:
     assert set(ids(search(conn, "running"))) == {"p03", "d05", "o02"}, (
         "'english' reduces running, runs and run to the lexeme 'run'; 'runner' is another word"
@@ -64,6 +66,7 @@ def test_stemming_finds_every_form_of_a_word(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_title_matches_rank_above_body_matches(conn: Conn) -> None:
     hits = search(conn, "replication")
     assert ids(hits) == ["d01", "d04", "d09"], (
@@ -83,6 +86,7 @@ def test_title_matches_rank_above_body_matches(conn: Conn) -> None:
         ("redis or mongodb", {"d09", "d10", "d12"}),
     ],
 )
+@pytest.mark.task(2)
 def test_websearch_syntax(conn: Conn, query: str, expected: set[str]) -> None:
     assert set(ids(search(conn, query, limit=50))) == expected, (
         "websearch_to_tsquery: words are ANDed, quotes make a phrase (d07 says 'pool of "
@@ -90,6 +94,7 @@ def test_websearch_syntax(conn: Conn, query: str, expected: set[str]) -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_filters_by_category_and_date(conn: Conn) -> None:
     since, until = date(2024, 1, 1), date(2024, 6, 30)
     got = search(conn, "index", category="databases", since=since, until=until)
@@ -103,6 +108,7 @@ def test_filters_by_category_and_date(conn: Conn) -> None:
     assert ids(search(conn, "index", limit=2)) == ["d03", "d08"], "LIMIT after ORDER BY"
 
 
+@pytest.mark.task(2)
 def test_equal_ranks_go_by_id_and_date_bounds_are_inclusive(conn: Conn) -> None:
     day = date(2024, 3, 15)
     load(conn, [Article(f"q{n}", "zoo", day, "Quokka", "A quokka smiles.") for n in (2, 3, 1)])
@@ -115,6 +121,7 @@ def test_equal_ranks_go_by_id_and_date_bounds_are_inclusive(conn: Conn) -> None:
     assert ids(search(conn, "quokka", limit=2)) == ["q1", "q2"], "and LIMIT keeps the first ids"
 
 
+@pytest.mark.task(4)
 def test_facet_counts_order_before_names(conn: Conn) -> None:
     day = date(2024, 3, 15)
     zoo = [("a1", "aviary"), ("r1", "reptiles"), ("r2", "reptiles"), ("m1", "mammals")]
@@ -125,6 +132,7 @@ def test_facet_counts_order_before_names(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(3)
 def test_headlines_mark_the_matched_words(conn: Conn) -> None:
     snippets = headlines(conn, "running")
     assert set(snippets) == {"p03", "d05", "o02"}
@@ -136,6 +144,7 @@ def test_headlines_mark_the_matched_words(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(4)
 def test_category_facets(conn: Conn) -> None:
     assert category_facets(conn) == {"databases": 12, "python": 10, "devops": 10, "web": 8}
     assert category_facets(conn, "postgresql") == {"databases": 4, "python": 1, "devops": 1}, (
@@ -146,6 +155,7 @@ def test_category_facets(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(2)
 def test_gin_index_serves_the_search_on_a_larger_table(conn: Conn) -> None:
     conn.execute(
         """
