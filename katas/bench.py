@@ -3,6 +3,8 @@
 A kata may ship ``bench.py`` with ``def bench() -> list[Ratio]``. ``nox -s bench -- stage1``
 (or ``katas bench stage1``) imports each one, runs it against the reference solution and writes a
 Markdown table to ``bench-results/<stage>.md``. Tests assert deterministic properties only.
+What a ``bench.py`` measures with (``Ratio``, ``best_time``, ``service``, ``postgres_database``)
+is public, in ``katas.kit``; this module finds the benchmarks, runs them and writes the report.
 """
 
 from __future__ import annotations
@@ -11,65 +13,12 @@ import importlib
 import os
 import platform
 import sys
-import timeit
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from katas.catalog import Kata
-from katas.services import Endpoint, provide, scratch_database
-
-RATE_UNITS = {"req/s"}
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """One comparison: ``ratio`` > 1 means the candidate is better (faster, smaller, or more
-    requests per second); for rates, below 1 reads as the candidate's share of the baseline."""
-
-    what: str
-    baseline: str
-    candidate: str
-    baseline_value: float
-    candidate_value: float
-    unit: str  # "s" for seconds, "B" for bytes (smaller is better), "req/s" (bigger is better)
-
-    @property
-    def ratio(self) -> float:
-        better, worse = (
-            (self.candidate_value, self.baseline_value)
-            if self.unit in RATE_UNITS
-            else (self.baseline_value, self.candidate_value)
-        )
-        return better / worse if worse else float("inf")
-
-
-def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -> float:
-    """Seconds per call: the best of ``repeat`` rounds (the least disturbed by other load)."""
-    return min(timeit.repeat(func, repeat=repeat, number=number)) / number
-
-
-@contextmanager
-def service(name: str) -> Iterator[Endpoint]:
-    """A real service for a benchmark, by the same chain as the tests; stopped afterwards.
-
-    Benchmarks run outside pytest, so they ask the chain directly (URL, container, embedded).
-    """
-    endpoint = provide(name)
-    try:
-        yield endpoint
-    finally:
-        if endpoint.stop is not None:
-            endpoint.stop()
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """The URL of a fresh database for a benchmark, on the PostgreSQL of the service chain."""
-    with service("postgres") as endpoint, scratch_database(endpoint.url) as url:
-        yield url
+from katas.kit import RATE_UNITS, Ratio
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from katas.markers import MarkerError, find_regions
+from katas.services import SPECS
 
 STAGES = (
     "stage1_core",
@@ -27,10 +28,9 @@ STAGES = (
     "capstones",
 )
 LEVELS = ("junior", "mid", "senior")
-KNOWN_SERVICES = (
-    "postgres", "postgis", "redis", "rabbitmq", "mariadb", "mqtt", "nats",
-    "mongodb", "elasticsearch", "kafka", "consul",
-)  # fmt: skip
+# What a kata may list in 'services': what a provider serves, plus PostGIS, which the pytest
+# plugin's postgis_url fixture provides on top of PostgreSQL.
+KNOWN_SERVICES = (*SPECS, "postgis")
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}
 _OPTIONAL = {"hints": list, "django_apps": list, "sandbox": dict}
 

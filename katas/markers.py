@@ -166,7 +166,3 @@ def stub_file(path: Path) -> bool:
         return False
     path.write_text(stubbed, encoding="utf-8")
     return True
-
-
-def is_stubbed(text: str) -> bool:
-    return TODO_TAG in text

@@ -6,6 +6,7 @@ import pytest
 
 from katas import catalog
 from katas.catalog import CatalogError
+from katas.services import SPECS
 
 from .conftest import KATA_TOML, FakeRepo
 
@@ -80,6 +81,15 @@ def test_bad_level_service_and_points(fake_repo: FakeRepo) -> None:
     assert "level 'guru' is not one of junior, mid, senior" in text
     assert "unknown service 'oracle'" in text
     assert "'points' must be positive" in text
+
+
+def test_a_kata_may_list_only_services_something_provides(fake_repo: FakeRepo) -> None:
+    assert set(catalog.KNOWN_SERVICES) == {*SPECS, "postgis"}
+    fake_repo.add_kata(toml=KATA_TOML.replace("services = []", 'services = ["kafka"]'))
+    fake_repo.add_kata("geo", toml=KATA_TOML.replace("[]", '["postgres", "postgis"]'))
+    [line] = problems(fake_repo)
+    assert "stage1_core/double/kata.toml: unknown service 'kafka'" in line
+    assert "known: postgres, redis, rabbitmq, mongodb, elasticsearch, postgis" in line
 
 
 def test_kata_folder_not_in_manifest(fake_repo: FakeRepo) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable
 
-from katas.bench import Ratio
+from katas.kit import Ratio
 
 from .memory import DictPoint, SlotPoint, access_log, error_counts, error_counts_list
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from katas.bench import Ratio, best_time
+from katas.kit import Ratio, best_time
 
 from .build import load_cython
 from .ewma import ewma_numba, ewma_python

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from katas.bench import Ratio, best_time
+from katas.kit import Ratio, best_time
 
 from .processes_cpu import count_primes_in, parallel_map, split_range
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import time
 
-from katas.bench import Ratio, best_time
+from katas.kit import Ratio, best_time
 
 from .threads_io import map_io
 

@@ -10,7 +10,7 @@ import os
 
 import django_stubs_ext
 
-from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
+from katas.kit import BASE_SETTINGS, CONTRIB_APPS, database_from_url
 
 # Lets `admin.ModelAdmin[Article]` and friends be subscripted at run time, as the type stubs want.
 django_stubs_ext.monkeypatch()

@@ -12,7 +12,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
-from katas.services import Endpoint
+from katas.kit import Endpoint
 
 Doc = dict[str, Any]
 

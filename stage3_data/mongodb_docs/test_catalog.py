@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, WriteError
 
-from katas.services import Endpoint
+from katas.kit import Endpoint
 
 from .catalog import (
     books_by,

@@ -13,7 +13,7 @@ from functools import partial
 from sqlalchemy import Engine, Select
 from sqlalchemy.orm import Session
 
-from katas.bench import Ratio, best_time, postgres_database
+from katas.kit import Ratio, best_time, postgres_database
 
 from .sa_listing import Base, Post, add_posts, eager_posts, list_posts, make_engine, naive_posts
 

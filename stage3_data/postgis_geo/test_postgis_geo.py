@@ -10,7 +10,7 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session
 
-from katas.sqlplans import plan_nodes
+from katas.kit import plan_nodes
 
 from .places import (
     INDEX_NAME,

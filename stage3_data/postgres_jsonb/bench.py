@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from katas.bench import Ratio, best_time, postgres_database
+from katas.kit import Ratio, best_time, postgres_database
 
 from .catalog import Conn, create_attrs_index, create_schema, find_containing, generate_products
 

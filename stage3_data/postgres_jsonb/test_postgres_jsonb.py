@@ -14,7 +14,7 @@ from psycopg.rows import TupleRow
 from sqlalchemy import Select, create_engine, make_url
 from sqlalchemy.orm import Session
 
-from katas.sqlplans import plan_nodes
+from katas.kit import plan_nodes
 
 from .catalog import (
     INDEX_NAME,

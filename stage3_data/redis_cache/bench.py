@@ -18,7 +18,7 @@ import psycopg
 import redis
 from psycopg.rows import class_row
 
-from katas.bench import Ratio, postgres_database, service
+from katas.kit import Ratio, postgres_database, service
 
 from .cache import Product, decode, encode
 

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch
 
-from katas.services import Endpoint
+from katas.kit import Endpoint
 
 from .corpus import CORPUS
 from .es_search import (

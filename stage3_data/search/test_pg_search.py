@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from katas.sqlplans import plan_nodes
+from katas.kit import plan_nodes
 
 from .corpus import CORPUS, Article
 from .pg_search import (

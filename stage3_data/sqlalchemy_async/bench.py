@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import psycopg
 
-from katas.bench import Ratio, postgres_database
+from katas.kit import Ratio, postgres_database
 
 ROWS = [(i, f"name {i}", i % 997) for i in range(20_000)]
 QUERY_ROUNDS = 200

@@ -1,0 +1,106 @@
+"""The kata kit: everything kata code may take from the harness, in one stable public module.
+
+Kata code imports only ``katas.kit``: solutions, tests, conftest files, ``bench.py`` and
+settings modules under the stage folders never import another ``katas`` module (a harness test
+checks every file). What the harness does behind these names may change; the names and their
+meaning stay, so a kata written today keeps working.
+
+Benchmarks (``bench.py`` with ``def bench() -> list[Ratio]``, run by ``katas bench``):
+
+- ``Ratio``: one measured comparison of a baseline and a candidate, in seconds, bytes or req/s.
+- ``best_time(func)``: seconds per call, the best of several rounds.
+- ``service(name)``: a real service (``Endpoint``) for the benchmark's duration, found as the
+  tests find theirs (an environment URL, a container, an embedded server).
+- ``postgres_database()``: the URL of a fresh PostgreSQL database, dropped afterwards.
+
+Tests:
+
+- ``Endpoint``: what the ``<service>_service`` fixtures give (``url``, ``provider``, ``stand_in``).
+- ``plan_nodes(plan)``: every node of an ``EXPLAIN (FORMAT JSON)`` plan, to assert index use.
+
+Django katas:
+
+- ``BASE_SETTINGS``, ``CONTRIB_APPS``: the settings every Django kata shares.
+- ``database_from_url(url)``: a ``DATABASES`` entry from a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
+from katas.services import Endpoint, provide, scratch_database
+
+__all__ = [
+    "BASE_SETTINGS",
+    "CONTRIB_APPS",
+    "RATE_UNITS",
+    "Endpoint",
+    "Ratio",
+    "best_time",
+    "database_from_url",
+    "plan_nodes",
+    "postgres_database",
+    "service",
+]
+
+RATE_UNITS = frozenset({"req/s"})  # units where bigger is better
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One comparison: ``ratio`` > 1 means the candidate is better (faster, smaller, or more
+    requests per second); for rates, below 1 reads as the candidate's share of the baseline."""
+
+    what: str
+    baseline: str
+    candidate: str
+    baseline_value: float
+    candidate_value: float
+    unit: str  # "s" for seconds, "B" for bytes (smaller is better), "req/s" (bigger is better)
+
+    @property
+    def ratio(self) -> float:
+        better, worse = (
+            (self.candidate_value, self.baseline_value)
+            if self.unit in RATE_UNITS
+            else (self.baseline_value, self.candidate_value)
+        )
+        return better / worse if worse else float("inf")
+
+
+def best_time(func: Callable[[], object], *, repeat: int = 5, number: int = 1) -> float:
+    """Seconds per call: the best of ``repeat`` rounds (the least disturbed by other load)."""
+    return min(timeit.repeat(func, repeat=repeat, number=number)) / number
+
+
+@contextmanager
+def service(name: str) -> Iterator[Endpoint]:
+    """A real service for a benchmark, by the same chain as the tests; stopped afterwards.
+
+    Benchmarks run outside pytest, so they ask the chain directly (URL, container, embedded).
+    """
+    endpoint = provide(name)
+    try:
+        yield endpoint
+    finally:
+        if endpoint.stop is not None:
+            endpoint.stop()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a fresh database for a benchmark, on the PostgreSQL of the service chain."""
+    with service("postgres") as endpoint, scratch_database(endpoint.url) as url:
+        yield url
+
+
+def plan_nodes(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every node of an ``EXPLAIN (FORMAT JSON)`` plan tree, depth first (children in "Plans")."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
