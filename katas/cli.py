@@ -23,6 +23,7 @@ from katas import catalog, gitops
 from katas.catalog import CatalogError, Kata
 from katas.markers import MarkerError, stub_file, stub_text
 from katas.progress import State, bar
+from katas.release import ReleaseError, is_release, release_stubs
 from katas.watch import watch_loop
 
 app = typer.Typer(
@@ -236,6 +237,10 @@ def start(
 ) -> None:
     """Turn katas into exercises: each solution region becomes a TODO."""
     root, katas = load()
+    if is_release(root):
+        select(katas, selectors or [])  # an unknown name is still an error
+        out.print("this is a student edition: every kata is already an exercise; nothing changed")
+        return
     if not selectors and not all_:
         fail("name a kata or a stage (katas start decorators | stage1), or pass --all")
     chosen = select(katas, selectors or [])
@@ -261,12 +266,19 @@ def reset(
     name: str,
     force: Annotated[bool, typer.Option(help="discard uncommitted work (backed up first)")] = False,
 ) -> None:
-    """Put a kata's stub back, from the reference solution in git history."""
+    """Put a kata's stub back, from the reference solution in git history (in a student
+    edition, from its first commit)."""
     root, kata = one(name)
-    pairs = exercise_files(root, kata)
+    if is_release(root):
+        try:
+            pairs = release_stubs(root, kata.path)
+        except ReleaseError as exc:
+            fail(str(exc))
+    else:
+        pairs = [(path, stub_text(path, text)) for path, text in exercise_files(root, kata)]
     guard(root, [p for p, _ in pairs], force, f"reset-{kata.name}", "reset")
-    for path, reference in pairs:
-        path.write_text(stub_text(path, reference), encoding="utf-8")
+    for path, stub in pairs:
+        path.write_text(stub, encoding="utf-8")
     state = load_state(root)
     state.mark_started(kata.name)
     state.save(root)
@@ -283,6 +295,11 @@ def solution(
 ) -> None:
     """Show (or with --apply restore) a kata's reference solution from git history."""
     root, kata = one(name)
+    if is_release(root):
+        fail(
+            "this is a student edition: it has no reference solutions "
+            f"('katas reset {kata.name}' puts the stub back)"
+        )
     pairs = exercise_files(root, kata)
     if not apply:
         for path, reference in pairs:
@@ -292,7 +309,49 @@ def solution(
     guard(root, [p for p, _ in pairs], force, f"solution-{kata.name}", "restore the solution")
     for path, reference in pairs:
         path.write_text(reference, encoding="utf-8")
-    out.print(f"restored the reference solution of {kata.name}", highlight=False)
+    state = load_state(root)
+    state.mark_solution_applied(kata.name)
+    state.save(root)
+    out.print(
+        f"restored the reference solution of {kata.name}; it no longer counts as done "
+        f"('katas reset {kata.name}' makes it an exercise again)",
+        highlight=False,
+    )
+
+
+@app.command("release")
+def release_(
+    out_dir: Annotated[Path, typer.Argument(help="a new folder for the student edition")],
+    ref: Annotated[str, typer.Option(help="the commit to release")] = "HEAD",
+) -> None:
+    """Write a student edition: a new one-commit repository, every kata stubbed, no answers."""
+    from katas.release import release as make_release
+
+    try:
+        root = catalog.find_root()
+        made = make_release(root, ref, out_dir)
+    except (CatalogError, ReleaseError) as exc:
+        fail(str(exc))
+
+    def say(line: str) -> None:
+        out.print(line, highlight=False, soft_wrap=True)
+
+    say(f"wrote {made.out}: the student edition of {ref} ({made.source[:12]}), one commit")
+    say(f"{len(made.files)} files, {len(made.stubbed)} of them stubbed:")
+    for path in made.stubbed:
+        say(f"  stubbed: {path}")
+    for path in made.held_back:
+        say(f"  held back: {path}")
+    for path in made.skipped:
+        say(f"  skipped (a symlink or submodule, not followed): {path}")
+    if dirty := gitops.dirty_files(root, [root]):
+        say(f"{len(dirty)} uncommitted file(s) here are not in it: it holds {ref} as committed")
+    say(
+        "next: push it as a GitHub Classroom template repository: create an empty repository, "
+        f"'cd {out_dir} && git remote add origin <its URL> && git push -u origin main', tick "
+        "Settings > Template repository, and choose it as the assignment's starter code. "
+        "Grade from this repository, whose tests (held-back ones included) are the reference."
+    )
 
 
 @app.command()
@@ -309,6 +368,12 @@ def progress() -> None:
             done = sum(state.is_done(k.name) for k in in_stage)
             table.add_row(stage, bar(done, len(in_stage)), f"{done}/{len(in_stage)}")
     out.print(table)
+    if revealed := [k.name for k in katas if k.name in state.solution_applied]:
+        out.print(
+            f"revealed: {len(revealed)} with the reference solution applied, not counted as done "
+            f"({', '.join(revealed)}); 'katas reset NAME' turns one back into an exercise",
+            highlight=False,
+        )
     upcoming = state.next_pending(katas)
     if upcoming is None:
         out.print("every kata passes: well done")
