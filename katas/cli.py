@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
@@ -19,14 +16,27 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from katas import bench as bench_mod
-from katas import catalog, gitops
+from katas import catalog, gitops, workspace
 from katas.catalog import CatalogError, Kata
 from katas.markers import MarkerError, stub_file, stub_text
 from katas.progress import State, bar
 from katas.release import ReleaseError, is_release, release_stubs
+from katas.selection import SelectionError, select, select_one
 from katas.watch import watch_loop
 
+
+class KatasGroup(typer.core.TyperGroup):
+    """The one place where a bad selection or a dirty workspace becomes 'error: ...', exit 2."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (newer typers bundle their own click)
+        try:
+            return super().invoke(ctx)
+        except (SelectionError, workspace.DirtyWorkspace) as exc:
+            fail(str(exc))
+
+
 app = typer.Typer(
+    cls=KatasGroup,
     help="Backend katas: read an exercise, stub it, solve it, prove it.",
     no_args_is_help=True,
     add_completion=False,
@@ -52,41 +62,9 @@ def load() -> tuple[Path, list[Kata]]:
         raise typer.Exit(2) from exc
 
 
-def stage_of(selector: str) -> str | None:
-    """'stage1', 'stage1_core' and 'stage1_core/' all name the first stage."""
-    selector = selector.rstrip("/")
-    return next((s for s in catalog.STAGES if selector in (s, s.split("_")[0])), None)
-
-
-def select(katas: list[Kata], selectors: list[str]) -> list[Kata]:
-    """Katas named by kata names or stages, in catalog order; unknown names fail with a suggestion."""
-    if not selectors:
-        return katas
-    names = {k.name for k in katas}
-    # Suggest only stages that hold katas: a learner cannot run the ones still to come.
-    present = [s.split("_")[0] for s in catalog.STAGES if any(k.stage == s for k in katas)]
-    chosen: set[str] = set()
-    for selector in selectors:
-        if stage := stage_of(selector):
-            in_stage = {k.name for k in katas if k.stage == stage}
-            if not in_stage:
-                fail(f"{stage} has no katas yet; stages with katas: {', '.join(present)}")
-            chosen |= in_stage
-        elif (name := Path(selector.rstrip("/")).name) in names:
-            chosen.add(name)
-        else:
-            choices = sorted(names) + present
-            close = difflib.get_close_matches(selector, choices, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else "; see 'katas list'"
-            fail(f"unknown kata or stage '{selector}'{hint}")
-    return [k for k in katas if k.name in chosen]
-
-
 def one(name: str) -> tuple[Path, Kata]:
     root, katas = load()
-    if stage_of(name):
-        fail(f"'{name}' is a stage; this command takes one kata (see 'katas list --stage {name}')")
-    return root, select(katas, [name])[0]
+    return root, select_one(katas, name)
 
 
 @app.command("list")
@@ -183,32 +161,13 @@ def load_state(root: Path) -> State:
         fail(str(exc))
 
 
-def backup(root: Path, rel_paths: list[str], label: str) -> None:
-    """Copy files the learner changed to .katas/backups/<time>-<label>/ before overwriting them."""
-    folder = root / ".katas" / "backups" / f"{datetime.now():%Y%m%d-%H%M%S}-{label}"
-    for rel in rel_paths:
-        if (root / rel).is_file():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / rel, folder / rel)
-    out.print(f"backed up {len(rel_paths)} file(s) to {folder.relative_to(root)}", highlight=False)
-
-
 def guard(root: Path, files: list[Path], force: bool, label: str, action: str) -> None:
-    """Refuse to overwrite uncommitted work, unless forced, and then back it up first.
-
-    Outside a git checkout nothing tells saved work from unsaved, so every file is backed up.
-    """
-    if not gitops.is_repo(root):
-        backup(root, [str(f.relative_to(root)) for f in files if f.is_file()], label)
-        return
-    dirty = gitops.dirty_files(root, files)
-    if dirty and not force:
-        fail(
-            f"uncommitted changes in {', '.join(dirty)}; commit them first, or pass --force to "
-            f"{action} anyway (your files are backed up to .katas/backups/ first)"
+    """``workspace.guard``, saying where the backup went (DirtyWorkspace: see ``KatasGroup``)."""
+    if saved := workspace.guard(root, files, force, label, action):
+        out.print(
+            f"backed up {len(saved.files)} file(s) to {saved.folder.relative_to(root)}",
+            highlight=False,
         )
-    if dirty:
-        backup(root, dirty, label)
 
 
 def exercise_files(root: Path, kata: Kata) -> list[tuple[Path, str]]:
