@@ -5,36 +5,19 @@ Runs in a temporary copy of the repository, so the working tree is never touched
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import xml.etree.ElementTree as ET
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from katas.catalog import Kata
 from katas.markers import stub_file
+from katas.runner import Run, run_pytest
 
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache",
     "bench-results", ".katas", "build", "node_modules",
 )  # fmt: skip
-
-
-@dataclass
-class Run:
-    """Per-test outcomes of one pytest run: test id -> passed | failed | error | skipped."""
-
-    exit_code: int
-    outcomes: dict[str, str] = field(default_factory=dict)
-    skip_reasons: list[str] = field(default_factory=list)
-    output: str = ""
-
-    def count(self, outcome: str) -> int:
-        return Counter(self.outcomes.values())[outcome]
 
 
 @dataclass
@@ -47,61 +30,51 @@ class CheckResult:
     @property
     def unproven(self) -> list[str]:
         """Tests skipped with the solution in place (e.g. no real server here): not proven here."""
-        return [test for test, outcome in self.solution.outcomes.items() if outcome == "skipped"]
+        return [t.id for t in self.solution.tests.values() if t.outcome == "skipped"]
+
+    def task_problems(self) -> list[str]:
+        """Every test names one README task, and every task has a test (so fails on the stub)."""
+        tasks = len(self.kata.tasks)
+        found = []
+        for test_id, task in self.solution.collected.items():
+            if task is None or not 1 <= task <= tasks:
+                found.append(
+                    f"{test_id}: mark it @pytest.mark.task(n) with n from 1 to {tasks} "
+                    "(the README's numbered tasks)"
+                )
+        proven = {t for t in self.solution.collected.values() if t is not None}
+        for task in range(1, tasks + 1):
+            if task not in proven:
+                found.append(f"README task {task} has no test: a stub could skip it unnoticed")
+        return found
 
     @property
     def problems(self) -> list[str]:
         found = []
         if not self.stubbed_files:
             found.append("no solution regions: nothing to stub ('# kata: begin <task>')")
-        if not self.solution.outcomes:
-            found.append(f"solution: no test ran (pytest exit {self.solution.exit_code})")
-        for test, outcome in self.solution.outcomes.items():
-            if outcome in ("failed", "error"):
-                found.append(f"solution: {test} {outcome}")
-        if self.solution.outcomes and len(self.unproven) == len(self.solution.outcomes):
+        solution, stub = self.solution.tests, self.stub.tests
+        if not solution:
+            found.append(f"solution: no test ran (pytest exit {self.solution.returncode})")
+        for test in solution.values():
+            if test.outcome in ("failed", "error"):
+                found.append(f"solution: {test.id} {test.outcome}")
+        if solution and len(self.unproven) == len(solution):
             found.append("solution: every test skipped, so nothing is proven here")
         unproven = set(self.unproven)
-        for test, outcome in self.stub.outcomes.items():
-            if outcome == "passed" or (outcome == "skipped" and test not in unproven):
-                found.append(f"stub: {test} {outcome} on the stub; it must fail")
-        if self.solution.outcomes and not self.stub.outcomes:
-            found.append(f"stub: no test ran (pytest exit {self.stub.exit_code})")
-        return found
+        for test in stub.values():
+            if test.outcome == "passed" or (test.outcome == "skipped" and test.id not in unproven):
+                found.append(f"stub: {test.id} {test.outcome} on the stub; it must fail")
+        for test_id in solution:
+            if test_id not in stub and test_id not in unproven:
+                found.append(f"stub: {test_id} did not run on the stub; it must fail")
+        if solution and not stub:
+            found.append(f"stub: no test ran (pytest exit {self.stub.returncode})")
+        return found + self.task_problems()
 
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def run_pytest(root: Path, target: Path, *extra: str) -> Run:
-    """Run pytest on ``target`` inside ``root``; read per-test outcomes from JUnit XML."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "junit.xml"
-        command = [
-            sys.executable, "-m", "pytest", str(target.relative_to(root)),
-            "-p", "no:cacheprovider", "-q", "-rs", f"--junitxml={report}", *extra,
-        ]  # fmt: skip
-        env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}
-        proc = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-        run = Run(proc.returncode, output=proc.stdout + proc.stderr)
-        if report.is_file():
-            _read_junit(report, run)
-        return run
-
-
-def _read_junit(report: Path, run: Run) -> None:
-    for case in ET.parse(report).iter("testcase"):
-        classname, name = case.get("classname", ""), case.get("name", "")
-        test = f"{classname.rsplit('.', 1)[-1]}::{name}" if classname else f"collecting {name}"
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = {"failure": "failed"}.get(child.tag, child.tag)
-                if child.tag == "skipped":
-                    run.skip_reasons.append(child.get("message", ""))
-                break
-        run.outcomes[test] = outcome
 
 
 def check_katas(root: Path, katas: list[Kata], *pytest_args: str) -> list[CheckResult]:
@@ -111,12 +84,13 @@ def check_katas(root: Path, katas: list[Kata], *pytest_args: str) -> list[CheckR
         shutil.copytree(root, copy, ignore=COPY_IGNORE, symlinks=True)
         for kata in katas:
             folder = copy / kata.path.relative_to(root)
-            solution = run_pytest(copy, folder, *pytest_args)
+            target = [str(folder.relative_to(copy))]
+            solution = run_pytest(copy, target, "-q", *pytest_args)
             stubbed = [
                 str(path.relative_to(copy))
                 for path in sorted(folder.rglob("*"))
                 if path.is_file() and not path.name.startswith("test_") and stub_file(path)
             ]
-            stub = run_pytest(copy, folder, *pytest_args) if stubbed else Run(exit_code=-1)
+            stub = run_pytest(copy, target, "-q", *pytest_args) if stubbed else Run(returncode=-1)
             results.append(CheckResult(kata, solution, stub, stubbed))
     return results

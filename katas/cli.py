@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.table import Table
 from katas import bench as bench_mod
 from katas import catalog, gitops, workspace
 from katas.catalog import CatalogError, Kata
+from katas.grade import Grading, md, plain
 from katas.markers import MarkerError, stub_file, stub_text
 from katas.progress import State, bar
 from katas.release import ReleaseError, is_release, release_stubs
@@ -403,7 +405,7 @@ def check(
     results = check_katas(root, chosen, *ctx.args)
     table = Table("kata", "solution", "stub", "not proven here", "verdict")
     for r in results:
-        proven = len(r.solution.outcomes) - len(r.unproven)
+        proven = len(r.solution.tests) - len(r.unproven)
         table.add_row(
             r.kata.name,
             f"{r.solution.count('passed')}/{proven} pass",
@@ -445,38 +447,106 @@ def bench(
 def grade(
     selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
     tests_from: Annotated[
-        str | None, typer.Option(help="grade with the tests and harness of this git ref")
+        str, typer.Option(help="the trusted ref whose tests, harness and points grade")
+    ] = "HEAD",
+    learner: Annotated[
+        Path | None, typer.Option(help="the learner's repository (default: this work tree)")
     ] = None,
+    learner_commit: Annotated[
+        str, typer.Option(help="the learner's commit to grade, with --learner")
+    ] = "HEAD",
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the reports")] = Path("."),
     min_score: Annotated[float | None, typer.Option(help="exit 1 below these points")] = None,
 ) -> None:
-    """Grade katas with services required: grade.json (Classroom schema), grade.md, grade.xml."""
+    """Grade katas in a sandbox: grade.json (Classroom schema), grade.md, grade.xml."""
+    root = catalog.find_root()
+    grading = _grade_one(root, selectors or [], tests_from, learner, learner_commit, out_dir)
+    if min_score is not None and grading.total < min_score:
+        err.print(f"score {grading.total} is below --min-score {min_score:g}")
+        raise typer.Exit(1)
+
+
+def _grade_one(
+    root: Path,
+    selectors: list[str],
+    tests_from: str,
+    learner: Path | None,
+    learner_commit: str,
+    out_dir: Path,
+) -> Grading:
+    from katas.grade import GradeError, LearnerFiles
     from katas.grade import grade as run_grade
+
+    source = None
+    try:
+        if learner is not None:
+            commit = gitops.resolve(learner.resolve(), learner_commit)
+            source = LearnerFiles(learner.resolve(), commit)
+        grading = run_grade(
+            root,
+            lambda katas: select(katas, selectors),
+            out_dir.resolve(),
+            tests_from=tests_from,
+            learner=source,
+        )
+    except gitops.GitError as exc:
+        fail(f"{exc}; fetch the trusted ref first (git fetch upstream --tags) or name it in full")
+    except (CatalogError, GradeError) as exc:
+        fail(f"{exc} (the trusted ref {tests_from} must hold a valid catalog)")
+    for g in grading.grades:
+        out.print(f"{g.kata.name}: {g.score}/{g.kata.points} ({g.status})", markup=False)
+    for path, how in sorted(grading.learner_files.items()):
+        if how != "taken":
+            out.print(f"learner file {plain(path)}: {how}", markup=False)
+    out.print(
+        f"total: {grading.total}/{grading.maximum} points; reports: grade.json grade.md "
+        f"grade.xml in {out_dir}",
+        markup=False,
+    )
+    return grading
+
+
+@app.command("grade-forks")
+def grade_forks(
+    roster: Annotated[Path, typer.Argument(help="one fork a line: owner/name, git URL or path")],
+    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    tests_from: Annotated[str, typer.Option(help="the trusted ref of this repository")] = "HEAD",
+    out_dir: Annotated[Path, typer.Option("--out", help="one folder per fork here")] = Path(
+        "grades"
+    ),
+) -> None:
+    """Grade every fork of a roster against this repository's trusted ref."""
+    import tempfile
 
     root = catalog.find_root()
     try:
-        results, overlay = run_grade(
-            root,
-            lambda katas: select(katas, selectors or []),
-            out_dir.resolve(),
-            tests_from=tests_from,
-        )
-    except gitops.GitError as exc:
-        fail(f"--tests-from {tests_from}: {exc}; fetch it first (git fetch upstream --tags)")
-    except CatalogError as exc:
-        fail(
-            f"{exc.problems[0]} (grade with --tests-from <upstream ref> to restore what was removed)"
-        )
-    for g in results:
-        out.print(f"{g.kata.name}: {g.score:g}/{g.kata.points} ({g.status})", highlight=False)
-    if overlay is not None:
-        for path, change in sorted(overlay.changes.items()):
-            out.print(f"laid from {overlay.ref}: {path} ({change})", highlight=False)
-    total = sum(g.score for g in results)
-    maximum = sum(g.kata.points for g in results)
-    out.print(
-        f"total: {total:g}/{maximum} points; reports: grade.json grade.md grade.xml in {out_dir}"
-    )
-    if min_score is not None and total < min_score:
-        err.print(f"score {total:g} is below --min-score {min_score:g}")
-        raise typer.Exit(1)
+        forks = [
+            line.strip()
+            for line in roster.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{roster}: cannot be read ({exc}); one fork a line: owner/name, git URL or path")
+    summary = ["| fork | points | status |", "|---|---:|---|"]
+    for fork in forks:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", fork.removesuffix(".git")).strip("_.")[-80:]
+        url = fork
+        if re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", fork) and not Path(fork).exists():
+            url = f"https://github.com/{fork}.git"
+        with tempfile.TemporaryDirectory(prefix="katas-fork-") as tmp:
+            clone = subprocess.run(
+                ["git", "clone", "--quiet", "--no-checkout", "--", url, tmp],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            if clone.returncode != 0:
+                summary.append(f"| {md(fork)} | 0 | clone failed: {md(clone.stderr)} |")
+                continue
+            grading = _grade_one(
+                root, selectors or [], tests_from, Path(tmp), "HEAD", out_dir / name
+            )
+        flagged = sum(1 for g in grading.grades if g.flags)
+        status = f"{flagged} kata(s) flagged for review" if flagged else "graded"
+        summary.append(f"| {md(fork)} | {grading.total}/{grading.maximum} | {status} |")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.md").write_text("\n".join(summary) + "\n", encoding="utf-8")
+    out.print(f"{len(forks)} fork(s) graded; summary in {out_dir / 'summary.md'}", markup=False)

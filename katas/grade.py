@@ -7,7 +7,8 @@ run, and which task each proves, come from collecting the pristine tree; a test 
 report counts as failed, an unknown one is ignored. Each kata then runs in its own confined
 process (``katas.runner``); a run that shows tampering, or whose files fail the static check, is
 "flagged for review" and scores 0. Scores are per task: a task's points count when every one of
-its tests passes, so GitHub Classroom's console and its posted total agree.
+its tests passes, and each point is one entry of
+``grade.json``, so GitHub Classroom's console and its posted total agree.
 
 Reports: ``grade.json`` (Classroom's autograding schema, one entry per kata task), ``grade.md``
 (a job summary with every learner-controlled text escaped) and ``grade.xml`` (JUnit, written by
@@ -310,18 +311,25 @@ def classroom_json(grading: Grading) -> dict[str, Any]:
             if not passed and (why := g.problem):
                 detail += f"; {why}"
             label = f"task {task}" if task else "tests"
-            tests.append(
-                {
-                    "name": plain(f"{g.kata.stage}/{g.kata.name} {label}"),
-                    "status": "pass" if passed else ("fail" if g.status == "failed" else "error"),
-                    "score": points[task] if passed else 0,
-                    "max_score": points[task],
-                    "message": plain(f"{g.status}: {detail}"),
-                    "filename": f"{g.kata.stage}/{g.kata.name}",
-                    "line_no": 0,
-                    "execution_time": "",
-                }
-            )
+            # One entry per point: Classroom's console counts entries passed, its total adds
+            # scores; with every entry worth one point the two agree.
+            for point in range(1, points[task] + 1):
+                tests.append(
+                    {
+                        "name": plain(
+                            f"{g.kata.stage}/{g.kata.name} {label} ({point}/{points[task]})"
+                        ),
+                        "status": "pass"
+                        if passed
+                        else ("fail" if g.status == "failed" else "error"),
+                        "score": 1 if passed else 0,
+                        "max_score": 1,
+                        "message": plain(f"{g.status}: {detail}"),
+                        "filename": f"{g.kata.stage}/{g.kata.name}",
+                        "line_no": 0,
+                        "execution_time": "",
+                    }
+                )
     return {
         "version": 1,
         "status": "pass" if all(g.status == "passed" for g in grading.grades) else "fail",

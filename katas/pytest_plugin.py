@@ -18,7 +18,7 @@ import itertools
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -96,6 +96,23 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if broker_key in config.stash:
         config.stash[broker_key].close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Mark, in the report's properties, a test that lacked a service (grading reads them)."""
+    report = yield
+    broker = item.config.stash[broker_key]
+    fixtures = getattr(item, "fixturenames", ())
+    for name in broker.unavailable:
+        if (
+            f"{name}_service" in fixtures
+            and ("katas_unavailable", name) not in report.user_properties
+        ):
+            report.user_properties.append(("katas_unavailable", name))
+    return report
 
 
 def pytest_terminal_summary(

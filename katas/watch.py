@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from katas.catalog import Kata
 from katas.progress import State
+from katas.runner import run_pytest
 
 
 @dataclass(frozen=True)
@@ -20,31 +17,26 @@ class Outcome:
     total: int
     failures: int
     first_failure: str  # "test_x: message" of the first failing test, or ""
+    tasks_done: tuple[int, ...] = ()  # README tasks whose every test passes
+    task_count: int = 0
 
 
 def run_tests(root: Path, kata: Kata, *pytest_args: str) -> Outcome:
-    """Run one kata's tests quietly; report the count and the first failure's message."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "junit.xml"
-        command = [
-            sys.executable, "-m", "pytest", str(kata.path.relative_to(root)),
-            "-p", "no:cacheprovider", "-q", "--tb=short", f"--junitxml={report}", *pytest_args,
-        ]  # fmt: skip
-        proc = subprocess.run(command, cwd=root, capture_output=True, text=True)
-        total, failures, first = 0, 0, ""
-        if report.is_file():
-            for case in ET.parse(report).iter("testcase"):
-                total += 1
-                problem = next((c for c in case if c.tag in ("failure", "error")), None)
-                if problem is not None:
-                    failures += 1
-                    if not first:
-                        message = (problem.get("message") or problem.text or "").strip()
-                        first = f"{case.get('name')}: {message.splitlines()[0] if message else '?'}"
-        if total == 0:
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
-            first = f"no test ran (pytest exit {proc.returncode}): {tail[0]}"
-        return Outcome(proc.returncode == 0 and total > 0, total, failures, first)
+    """Run one kata's tests quietly; report the count, the tasks done and the first failure."""
+    run = run_pytest(root, [str(kata.path.relative_to(root))], "-q", "--tb=short", *pytest_args)
+    tests = list(run.tests.values())
+    failing = [t for t in tests if t.outcome in ("failed", "error")]
+    first = f"{failing[0].id.rpartition('::')[2]}: {failing[0].message or '?'}" if failing else ""
+    if not tests:
+        tail = run.output.strip().splitlines()[-1:] or ["no output"]
+        first = f"no test ran (pytest exit {run.returncode}): {tail[0]}"
+    tasks: dict[int, bool] = {}
+    for test in tests:
+        if test.task is not None:
+            tasks[test.task] = tasks.get(test.task, True) and test.outcome == "passed"
+    done = sorted(task for task, ok in tasks.items() if ok)
+    passed = run.finished and run.exit_status == 0 and bool(tests)
+    return Outcome(passed, len(tests), len(failing), first, tuple(done), len(tasks))
 
 
 def watch_loop(
@@ -80,6 +72,9 @@ def watch_loop(
             continue
         emit(f"✗ {pending.name}: {outcome.failures} of {outcome.total} failing")
         emit(f"  {outcome.first_failure}")
+        if outcome.task_count:
+            done = ", ".join(map(str, outcome.tasks_done)) or "none yet"
+            emit(f"  tasks done: {done} (of {outcome.task_count})")
         emit(f"  waiting for changes in {pending.path.relative_to(root)} … (Ctrl-C to stop)")
         for changed in changes_iter:
             if any(pending.path in p.parents for p in changed):

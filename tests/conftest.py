@@ -18,7 +18,11 @@ def double(n: int) -> int:
 """
 
 GOOD_TEST = """\
+import pytest
+
 from .solution import double
+
+pytestmark = pytest.mark.task(1)
 
 
 def test_double() -> None:
@@ -76,7 +80,7 @@ class FakeRepo:
         if test is not None:
             (folder / "test_solution.py").write_text(test)
         if readme:
-            (folder / "README.md").write_text(f"# {slug}\n")
+            (folder / "README.md").write_text(f"# {slug}\n\n## Tasks\n\n1. Return twice n.\n")
         self.slugs.append(slug)
         self.write_manifest()
         return folder

@@ -121,14 +121,19 @@ def test_check_proves_a_good_kata_and_flags_a_test_that_passes_on_the_stub(
     code, output = katas("check")
     assert code == 1
     assert "1 of 2 katas proven both ways" in output
-    assert "weak: stub: test_solution::test_weak passed on the stub; it must fail" in output
+    assert (
+        "weak: stub: stage1_core/weak/test_solution.py::test_weak passed on the stub; it must fail"
+        in output
+    )
     assert katas("check", "double")[0] == 0
 
 
 def test_check_flags_a_failing_solution(fake_repo: FakeRepo) -> None:
     fake_repo.add_kata(solution=GOOD.replace("2 * n", "3 * n"))
     code, output = katas("check", "stage1")
-    assert code == 1 and "solution: test_solution::test_double failed" in output
+    assert (
+        code == 1 and "solution: stage1_core/double/test_solution.py::test_double failed" in output
+    )
 
 
 GOOD = "def double(n: int) -> int:\n    # kata: begin return twice n\n    return 2 * n\n    # kata: end\n"

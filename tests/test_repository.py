@@ -45,6 +45,10 @@ def test_workflows_parse_and_grading_is_tamper_proof() -> None:
     grade = yaml.safe_load((workflows / "grade.yml").read_text())
     assert set(grade[True]["workflow_call"]["inputs"]) >= {"upstream-repository", "upstream-ref"}
     steps = "\n".join(str(step.get("run", "")) for step in grade["jobs"]["grade"]["steps"])
-    assert "katas grade" in steps and "--tests-from katas-upstream" in steps
+    assert "katas grade" in steps and "--tests-from" in steps and "--learner" in steps
+    for workflow in workflows.glob("*.yml"):
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values():
+            for step in job.get("steps", []):
+                assert "${{" not in str(step.get("run", "")), f"{workflow}: inputs reach run: via env"
     caller = yaml.safe_load((REPO / ".github" / "classroom" / "autograding.yml").read_text())
     assert caller["jobs"]["grade"]["uses"].endswith(".github/workflows/grade.yml@v1")
