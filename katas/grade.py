@@ -35,7 +35,7 @@ from typing import Any
 from katas import catalog, gitops
 from katas.catalog import STAGES, Kata
 from katas.markers import stub_text
-from katas.runner import Confinement, Limits, Run, run_pytest
+from katas.runner import Confinement, Limits, Run, drops_privileges, run_pytest
 from katas.static_check import check_source
 
 MAX_LEARNER_FILE = 1 << 20  # bytes; a larger "solution" is replaced by its stub
@@ -271,8 +271,10 @@ def grade(
             g.flags = [f"tampering: {e}" for e in g.run.evidence]
             grading.confinement = g.run.confinement
 
-        # Katas without services run side by side; those sharing a server run one at a time.
-        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        # Katas without services run side by side (unless each run ends by killing every process
+        # of the sandbox user); those sharing a server run one at a time.
+        side_by_side = 1 if drops_privileges() else max(1, min(2, os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=side_by_side) as pool:
             list(pool.map(judge, [g for g in grades if not g.kata.services]))
         for g in grades:
             if g.kata.services:

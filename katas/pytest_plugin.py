@@ -130,7 +130,8 @@ def pytest_terminal_summary(
 
 def unavailable(request: pytest.FixtureRequest, name: str, reason: str) -> NoReturn:
     """Skip the test, or fail it where ``name`` is required, with ``reason``."""
-    request.node.user_properties.append(("katas_unavailable", name))
+    if isinstance(request.node, pytest.Item):  # session fixtures: see pytest_runtest_makereport
+        request.node.user_properties.append(("katas_unavailable", name))
     if required(request.config, name):
         pytest.fail(f"{reason} [--require-services]", pytrace=False)
     pytest.skip(reason)
@@ -142,7 +143,7 @@ def _endpoint(request: pytest.FixtureRequest, name: str) -> Endpoint:
     except ServiceUnavailable as exc:
         unavailable(request, name, str(exc))
     if endpoint.stand_in and required(request.config, name):
-        request.node.user_properties.append(("katas_unavailable", name))
+        request.config.stash[broker_key].unavailable.setdefault(name, f"{name}: only a stand-in")
         pytest.fail(
             f"{name}: only {endpoint.provider} is available, and a real server is required "
             f"[--require-services]",

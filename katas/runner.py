@@ -102,6 +102,12 @@ def _python_reachable_by(uid: int) -> bool:
     return bool(path.stat().st_mode & 0o005)
 
 
+def drops_privileges() -> bool:
+    """Whether confined runs switch to the sandbox user (as root, when it can run Python). Such
+    runs go one at a time: the end of one kills every process of that user."""
+    return os.geteuid() == 0 and _python_reachable_by(SANDBOX_UID)
+
+
 def _child_env(home: Path) -> dict[str, str]:
     """The environment of a confined run: the parent's minus pytest's own hooks into it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
@@ -223,7 +229,7 @@ def run_pytest(
                 "per file",
                 "audit hook and integrity checks",
             ]
-            dropped = os.geteuid() == 0 and _python_reachable_by(SANDBOX_UID)
+            dropped = drops_privileges()
             if dropped:
                 os.chown(home, SANDBOX_UID, SANDBOX_UID)
                 applied.append(f"uid {SANDBOX_UID}, graded files read-only")

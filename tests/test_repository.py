@@ -49,6 +49,8 @@ def test_workflows_parse_and_grading_is_tamper_proof() -> None:
     for workflow in workflows.glob("*.yml"):
         for job in yaml.safe_load(workflow.read_text())["jobs"].values():
             for step in job.get("steps", []):
-                assert "${{" not in str(step.get("run", "")), f"{workflow}: inputs reach run: via env"
+                assert "${{" not in str(step.get("run", "")), (
+                    f"{workflow}: inputs reach run: via env"
+                )
     caller = yaml.safe_load((REPO / ".github" / "classroom" / "autograding.yml").read_text())
     assert caller["jobs"]["grade"]["uses"].endswith(".github/workflows/grade.yml@v1")
