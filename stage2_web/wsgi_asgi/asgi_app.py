@@ -148,7 +148,7 @@ class AsgiApp:
     async def lifespan(self, receive: Receive, send: Send) -> None:
         """Answer ``lifespan.startup`` and ``lifespan.shutdown`` until shutdown is done.
 
-        Startup: ``self.resource = self.resource_factory(self.events)``, ``await open()`` it,
+        Startup: build the resource from ``resource_factory`` and the events, ``await open()`` it,
         then send ``lifespan.startup.complete`` — or, if opening raised, send
         ``lifespan.startup.failed`` with ``message=str(exc)`` and return.
         Shutdown: ``await`` the resource's ``close()``, then send ``lifespan.shutdown.complete``
