@@ -49,8 +49,8 @@ for _group, _folder in PRESENT.items():
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Test the harness itself: catalog, markers, services, CLI, check."""
-    install(session, "test", "services")
+    """Test the harness itself: catalog, markers, services, CLI, check, grade, release."""
+    install(session, "test", "services", *PRESENT)  # grading and releases collect every kata
     session.run("pytest", "tests", *session.posargs)
 
 

