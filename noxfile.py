@@ -65,7 +65,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the harness, its tests and every kata (solutions and tests)."""
-    install(session, "dev", *PRESENT)
+    install(session, "dev", "mutate", *PRESENT)
     session.run("mypy", "katas", "noxfile.py", "tests", *PRESENT.values(), *session.posargs)
 
 
@@ -81,6 +81,13 @@ def grade(session: nox.Session) -> None:
     """Grade this checkout into grade.json, grade.md, grade.xml (posargs go to `katas grade`)."""
     install(session, *PRESENT, "services")
     session.run("katas", "grade", *session.posargs)
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """Mutation-test the katas (posargs: katas or stages) into mutate-results/; needs >= 90%."""
+    install(session, *PRESENT, "services", "mutate")
+    session.run("katas", "mutate", *session.posargs)
 
 
 @nox.session

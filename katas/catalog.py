@@ -32,7 +32,7 @@ LEVELS = ("junior", "mid", "senior")
 # plugin's postgis_url fixture provides on top of PostgreSQL.
 KNOWN_SERVICES = (*SPECS, "postgis")
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}
-_OPTIONAL = {"hints": list, "django_apps": list, "sandbox": dict}
+_OPTIONAL = {"hints": list, "django_apps": list, "sandbox": dict, "mutate": dict}
 
 
 class CatalogError(Exception):
@@ -67,6 +67,16 @@ def readme_tasks(readme_text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class EquivalentMutant:
+    """A mutant of the solution that no test can kill because it behaves the same (kata.toml)."""
+
+    file: str  # relative to the kata folder
+    line: str  # the mutated source line, stripped
+    operator: str  # cosmic-ray's operator name, e.g. "core/NumberReplacer"
+    reason: str  # why it cannot change behaviour
+
+
+@dataclass(frozen=True)
 class Kata:
     name: str
     stage: str
@@ -79,6 +89,7 @@ class Kata:
     hints: tuple[Hint, ...]
     django_apps: tuple[str, ...] = ()
     sandbox_allow: tuple[str, ...] = ()  # what the grading sandbox lets this kata's solution do
+    equivalent_mutants: tuple[EquivalentMutant, ...] = ()  # excluded from its mutation score
 
     @property
     def tasks(self) -> list[str]:
@@ -192,6 +203,7 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         problems.append(f"{folder / '__init__.py'}: missing; each kata is a package")
     hints = _hints(toml_path, data.get("hints", []), problems)
     allow = _sandbox_allow(toml_path, data.get("sandbox", {}), problems)
+    equivalent = _equivalent_mutants(toml_path, data.get("mutate", {}), problems)
     if len(problems) > before:
         return None
     return Kata(
@@ -206,6 +218,7 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         hints=hints,
         django_apps=tuple(str(a) for a in data.get("django_apps", [])),
         sandbox_allow=allow,
+        equivalent_mutants=equivalent,
     )
 
 
@@ -242,6 +255,31 @@ def _sandbox_allow(toml_path: Path, raw: dict[str, Any], problems: list[str]) ->
         problems.append(f'{toml_path}: [sandbox] takes only allow = ["name", ...]')
         return ()
     return tuple(allow)
+
+
+def _equivalent_mutants(
+    toml_path: Path, raw: dict[str, Any], problems: list[str]
+) -> tuple[EquivalentMutant, ...]:
+    """``[[mutate.equivalent]]`` tables: file, line, operator and the reason it is equivalent."""
+    entries = raw.get("equivalent", [])
+    fields = {"file", "line", "operator", "reason"}
+    if set(raw) - {"equivalent"} or not isinstance(entries, list):
+        problems.append(f"{toml_path}: [mutate] takes only [[mutate.equivalent]] tables")
+        return ()
+    found = []
+    for number, entry in enumerate(entries, 1):
+        if (
+            isinstance(entry, dict)
+            and set(entry) == fields
+            and all(isinstance(v, str) and v.strip() for v in entry.values())
+        ):
+            found.append(EquivalentMutant(**{k: entry[k].strip() for k in fields}))
+        else:
+            problems.append(
+                f"{toml_path}: [[mutate.equivalent]] {number} needs file, line, operator and a "
+                "reason, each a non-empty string"
+            )
+    return tuple(found)
 
 
 def load(root: Path | None = None, *, check_markers: bool = True) -> list[Kata]:

@@ -16,7 +16,7 @@ from katas.runner import Run, run_pytest
 
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-    "bench-results", ".katas", "build", "node_modules",
+    "bench-results", "mutate-results", ".katas", "build", "node_modules",
 )  # fmt: skip
 
 

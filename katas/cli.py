@@ -426,6 +426,35 @@ def check(
 
 
 @app.command()
+def mutate(
+    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    min_score: Annotated[float, typer.Option(help="fail below this score (0 to 1)")] = 0.9,
+) -> None:
+    """Mutation-test the katas' tests in a temporary copy; write mutate-results/<selection>.md."""
+    try:
+        from katas import mutate as mutate_mod
+    except ImportError as exc:
+        fail(f"mutation testing needs cosmic-ray ({exc}); run 'nox -s mutate' or install it")
+    if not 0 <= min_score <= 1:
+        fail(f"--min-score {min_score} is not between 0 and 1")
+    root, katas = load()
+    chosen = select(katas, selectors or [])
+    with err.status("mutating") as status:
+        results = mutate_mod.mutate(root, chosen, lambda text: status.update(text))
+    text = mutate_mod.report(results, min_score)
+    folder = root / "mutate-results"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{'-'.join(selectors) if selectors else 'all'}.md"
+    path.write_text(text, encoding="utf-8")
+    table = text.split("\n\n")[2]  # the score table
+    out.print(table, highlight=False, markup=False)
+    out.print(f"survivors and their diffs: {path.relative_to(root)}")
+    low = [r.kata.name for r in results if r.baseline_error or (r.score or 0) < min_score]
+    if low:
+        fail(f"below {min_score:.0%} (or not measured): {', '.join(low)}", code=1)
+
+
+@app.command()
 def bench(
     selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
 ) -> None:
