@@ -14,12 +14,12 @@ service is required.
 
 from __future__ import annotations
 
-import itertools
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -199,7 +199,10 @@ def postgis_url(request: pytest.FixtureRequest, postgres_url: str) -> str:
     return postgres_url
 
 
-_redis_db_index = itertools.cycle(range(1, 16))  # db 0 stays free for whatever else runs there
+REDIS_DBS = range(1, 16)  # db 0 holds the leases and stays free for whatever else runs there
+REDIS_LEASE_SECONDS = 900  # a lease left by a killed run expires on its own
+REDIS_LEASE_WAIT = 120.0  # seconds a test waits for a database another run holds
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
 def with_redis_db(url: str, index: int) -> str:
@@ -209,19 +212,53 @@ def with_redis_db(url: str, index: int) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{index}"))
 
 
-@pytest.fixture
-def redis_url(redis_service: Endpoint) -> Iterator[str]:
-    """A Redis database index of this test's own, flushed before and after."""
+@contextmanager
+def leased_redis_db(server_url: str) -> Iterator[int]:
+    """A database index no other test, here or in another run on the same server, is using.
+
+    Each index is leased with SET NX (and an expiry) in db 0, so two runs sharing one Redis
+    (a learner's watch and a nox session, two CI jobs) never flush each other's keys.
+    """
     import redis
 
-    url = with_redis_db(redis_service.url, next(_redis_db_index))
-    client = redis.Redis.from_url(url)
+    leases = redis.Redis.from_url(with_redis_db(server_url, 0))
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + REDIS_LEASE_WAIT
     try:
-        client.flushdb()
-        yield url
-        client.flushdb()
+        while True:
+            for index in REDIS_DBS:
+                key = f"katas:lease:{index}"
+                if leases.set(key, token, nx=True, ex=REDIS_LEASE_SECONDS):
+                    try:
+                        yield index
+                    finally:
+                        leases.eval(_RELEASE, 1, key, token)
+                    return
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    f"redis: all {len(REDIS_DBS)} databases are leased by other runs "
+                    f"(keys katas:lease:* in db 0) for over {REDIS_LEASE_WAIT:.0f} s; wait for "
+                    "them, or delete stale keys with: redis-cli --scan --pattern 'katas:lease:*'"
+                )
+            time.sleep(0.1)
     finally:
-        client.close()
+        leases.close()
+
+
+@pytest.fixture
+def redis_url(redis_service: Endpoint) -> Iterator[str]:
+    """A Redis database index of this test's own (leased), flushed before and after."""
+    import redis
+
+    with leased_redis_db(redis_service.url) as index:
+        url = with_redis_db(redis_service.url, index)
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+            yield url
+            client.flushdb()
+        finally:
+            client.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import redis
 
-from katas import services
+from katas import pytest_plugin, services
 from katas.services import Endpoint, ServiceUnavailable, provide
 
 pytest_plugins = ["pytester"]
@@ -204,6 +204,33 @@ def test_redis_url_is_flushed_per_test(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_runs_sharing_one_redis_lease_different_databases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = provide("redis")
+    try:
+        leases = redis.Redis.from_url(pytest_plugin.with_redis_db(server.url, 0))
+        with (
+            pytest_plugin.leased_redis_db(server.url) as first,
+            pytest_plugin.leased_redis_db(server.url) as second,
+        ):
+            assert first != second and 0 not in (first, second)
+            assert leases.exists(f"katas:lease:{first}", f"katas:lease:{second}") == 2
+            # every database taken: the next run waits, then says which keys to look at
+            monkeypatch.setattr(pytest_plugin, "REDIS_DBS", (first, second))
+            monkeypatch.setattr(pytest_plugin, "REDIS_LEASE_WAIT", 0.0)
+            with (
+                pytest.raises(ServiceUnavailable, match="katas:lease"),
+                pytest_plugin.leased_redis_db(server.url),
+            ):
+                pass
+        assert leases.exists(f"katas:lease:{first}", f"katas:lease:{second}") == 0
+        leases.close()
+    finally:
+        if server.stop:
+            server.stop()
 
 
 @pytest.mark.usefixtures("no_redis_url")
