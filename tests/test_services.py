@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import psycopg
@@ -40,7 +41,10 @@ def _recording(label: str, calls: list[str]) -> services.ServiceSpec:
         calls.append("embedded")
         return Endpoint("redis", "unix:///tmp/x.sock?db=0", "embedded")
 
-    return replace(services.SPECS["redis"], container=container, embedded=embedded)
+    def probe(url: str) -> None:
+        calls.append(f"probe {url}")
+
+    return replace(services.SPECS["redis"], container=container, embedded=embedded, probe=probe)
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +67,7 @@ def test_environment_url_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (endpoint.url, endpoint.provider) == (
         "redis://cache.internal:6380/0", "environment KATAS_REDIS_URL",
     )  # fmt: skip
-    assert calls == [], "with a URL set, nothing is started"
+    assert calls == ["probe redis://cache.internal:6380/0"], "a URL set is checked, nothing started"
 
 
 @pytest.mark.usefixtures("no_redis_url")
@@ -231,6 +235,66 @@ def test_runs_sharing_one_redis_lease_different_databases(
     finally:
         if server.stop:
             server.stop()
+
+
+def _variant(url: str, **parts: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(**parts))
+
+
+@pytest.mark.parametrize(
+    ("service", "env_var", "breaks", "error"),
+    [
+        ("postgres", "KATAS_POSTGRES_URL", {"netloc": "postgres@127.0.0.1:1"}, "refused"),
+        ("postgres", "KATAS_POSTGRES_URL", {"path": "/no_such_database"}, "no_such_database"),
+        ("postgres", "KATAS_POSTGRES_URL", {"user": "no_such_role"}, "no_such_role"),
+        ("redis", "KATAS_REDIS_URL", {"netloc": "127.0.0.1:1"}, "refused"),
+        ("redis", "KATAS_REDIS_URL", {"db": "99"}, "out of range"),
+        ("rabbitmq", "KATAS_AMQP_URL", {"netloc": "guest:guest@127.0.0.1:1"}, "refused"),
+    ],
+)
+def test_an_unreachable_url_is_one_line_naming_the_variable_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, service: str, env_var: str, breaks: dict[str, str], error: str
+) -> None:
+    real = provide(service) if service != "rabbitmq" else None
+    try:
+        url = "amqp://guest:guest@127.0.0.1:5672/" if real is None else real.url
+        if "user" in breaks:
+            parts = urlsplit(url)
+            url = _variant(url, netloc=f"{breaks['user']}@{parts.hostname}:{parts.port or 5432}")
+        elif "db" in breaks:
+            url = pytest_plugin.with_redis_db(url, int(breaks["db"]))
+        else:
+            url = _variant(url, **breaks)
+        monkeypatch.setenv(env_var, url)
+        with pytest.raises(ServiceUnavailable) as raised:
+            provide(service)
+    finally:
+        if real is not None and real.stop:
+            real.stop()
+    message = str(raised.value)
+    assert "\n" not in message and env_var in message and "does not answer" in message
+    assert error in message and f"fix {env_var}" in message
+
+
+def test_a_broken_url_skips_with_one_line_or_fails_when_required(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KATAS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    pytester.makepyfile(
+        """
+        def test_one(postgres_url):
+            pass
+
+        def test_two(postgres_url):
+            pass
+        """
+    )
+    skipped = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    skipped.assert_outcomes(skipped=2)
+    skipped.stdout.fnmatch_lines(["*KATAS_POSTGRES_URL=postgresql://*:1/postgres does not answer*"])
+    failed = pytester.runpytest("-p", "no:cacheprovider", "--require-services")
+    failed.assert_outcomes(errors=2)
+    assert "Traceback" not in failed.stdout.str() and "psycopg" not in failed.stdout.str()
 
 
 @pytest.mark.usefixtures("no_redis_url")
