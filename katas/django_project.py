@@ -10,11 +10,11 @@ the katas PostgreSQL server; what is a kata's own (its URLconf, say) it sets per
 from __future__ import annotations
 
 import tomllib
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from katas import catalog
+from katas.services import scratch_name
 
 CONTRIB_APPS = [
     "django.contrib.admin",
@@ -129,9 +129,7 @@ def test_database(database_url: str) -> Iterator[None]:
 
     configure(database_url)
     # A name of this run's own: parallel runs against one server never drop each other's.
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = (
-        f"test_katas_{uuid.uuid4().hex[:8]}"
-    )
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = scratch_name("test_katas")
     setup_test_environment()
     try:
         created = setup_databases(verbosity=0, interactive=False, serialized_aliases=())

@@ -15,6 +15,8 @@ service is required.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 import uuid
 import warnings
@@ -31,6 +33,7 @@ from katas.services import (
     ServiceUnavailable,
     provide,
     scratch_database,
+    sweep_stale_databases,
 )
 
 
@@ -50,6 +53,11 @@ class ServiceBroker:
             except ServiceUnavailable as exc:
                 self.unavailable[name] = str(exc)
                 raise
+            if name == "postgres":
+                try:
+                    sweep_stale_databases(self.endpoints[name].url)
+                except Exception as exc:  # a sweep is housekeeping: it never fails a test
+                    warnings.warn(f"sweeping stale katas databases failed: {exc}", stacklevel=1)
         return self.endpoints[name]
 
     def close(self) -> None:
@@ -64,6 +72,7 @@ class ServiceBroker:
 
 
 broker_key = pytest.StashKey[ServiceBroker]()
+sigterm_key = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,14 +95,28 @@ def required(config: pytest.Config, name: str) -> bool:
     return value in ("1", "all", "yes", "true") or name in {v.strip() for v in value.split(",")}
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[broker_key] = ServiceBroker()
+    # A cancelled CI job gets SIGTERM, which would end the run without teardown: as an interrupt,
+    # pytest still runs every fixture's teardown, so scratch databases are dropped.
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _interrupt)
+        config.stash[sigterm_key] = True
     config.addinivalue_line(
         "markers", "task(n): the README task (from 1) this test proves; grading scores per task"
     )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(sigterm_key, False):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if broker_key in config.stash:
         config.stash[broker_key].close()
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
+import re
 import socket
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -285,12 +287,21 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
+STALE_AFTER_SECONDS = 86400
+_SCRATCH = re.compile(r"^(?:test_)?katas_(?P<born>\d{10})_[0-9a-f]{8}$")
+
+
+def scratch_name(prefix: str = "katas") -> str:
+    """A database name of this run's own that says when it was made, so a sweep can age it."""
+    return f"{prefix}_{int(time.time()):010d}_{uuid.uuid4().hex[:8]}"
+
+
 @contextmanager
 def scratch_database(server_url: str) -> Iterator[str]:
     """A fresh database on the PostgreSQL server of ``server_url``; dropped afterwards."""
     import psycopg
 
-    name = f"katas_{uuid.uuid4().hex[:12]}"
+    name = scratch_name()
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -298,3 +309,23 @@ def scratch_database(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sweep_stale_databases(server_url: str, *, older_than: float = STALE_AFTER_SECONDS) -> list[str]:
+    """Drop scratch databases a killed run left behind: older than a day, nobody connected."""
+    import psycopg
+
+    dropped = []
+    now = time.time()
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE '%katas\\_%' AND NOT EXISTS "
+            "(SELECT 1 FROM pg_stat_activity a WHERE a.datname = pg_database.datname)"
+        ).fetchall()
+        for (name,) in rows:
+            match = _SCRATCH.match(name)
+            if match and now - int(match["born"]) > older_than:
+                with contextlib.suppress(psycopg.Error):  # someone connected meanwhile: keep it
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    dropped.append(name)
+    return dropped

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -189,6 +192,62 @@ def test_postgres_url_gives_each_test_its_own_database(
             ).fetchall()
         assert left == [], "each test's database is dropped after it"
     finally:
+        if server.stop:
+            server.stop()
+
+
+def test_a_run_cancelled_with_sigterm_drops_its_databases(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    names = tmp_path / "names.txt"
+    pytester.makepyfile(
+        f"""
+        import time
+
+        def test_waits_to_be_cancelled(postgres_url):
+            with open({str(names)!r}, "w") as f:
+                f.write(postgres_url.rsplit("/", 1)[1])
+            time.sleep(120)  # the run is cancelled here
+        """
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    for _ in range(600):
+        if names.exists() and names.read_text():
+            break
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    output = run.communicate(timeout=60)[0].decode()
+    name = names.read_text()
+    assert name.startswith("katas_"), output
+    server = provide("postgres")
+    try:
+        with psycopg.connect(server.url) as conn:
+            left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+        assert left == [], f"{name} outlived the cancelled run:\n{output}"
+    finally:
+        if server.stop:
+            server.stop()
+
+
+def test_stale_scratch_databases_are_swept_and_others_kept() -> None:
+    server = provide("postgres")
+    day_old = int(time.time()) - services.STALE_AFTER_SECONDS - 60
+    stale, busy = f"katas_{day_old:010d}_00000001", f"test_katas_{day_old:010d}_00000002"
+    fresh, foreign = services.scratch_name(), f"katas_{day_old}_notours"
+    try:
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            for name in (stale, busy, fresh, foreign):
+                admin.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(services.with_database(server.url, busy)):
+            dropped = services.sweep_stale_databases(server.url)
+        assert stale in dropped and not {busy, fresh, foreign} & set(dropped)
+    finally:
+        with psycopg.connect(server.url, autocommit=True) as admin:
+            for name in (stale, busy, fresh, foreign):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if server.stop:
             server.stop()
 
