@@ -3,7 +3,7 @@
 Fixtures: ``postgres_url`` (a fresh database per test), ``django_db`` and
 ``django_transactional_db`` (Django with every kata's apps, see ``katas.django_project``), ``make_postgres_database`` (as many
 fresh databases as a test needs, e.g. shards), ``postgis_url`` (a fresh database with PostGIS),
-``redis_url`` (a flushed database index per test), ``amqp_url`` with ``unique_name`` (RabbitMQ;
+``redis_url`` (a database index leased to one test, flushed), ``amqp_url`` with ``unique_name`` (RabbitMQ;
 isolate by naming queues uniquely), and the session-wide ``<service>_service`` endpoints behind
 them. A service nothing can provide skips its tests with a reason, or fails them when required:
 ``--require-services`` requires every service, ``--require-services=postgres,redis`` those named
