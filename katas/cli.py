@@ -146,14 +146,20 @@ def hint(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(ctx: typer.Context, name: str) -> None:
     """Run one kata's tests (extra arguments go to pytest); the exit code is pytest's."""
+    from katas.runner import run_pytest
+
     root, kata = one(name)
-    command = [sys.executable, "-m", "pytest", str(kata.path.relative_to(root)), *ctx.args]
-    code = subprocess.run(command, cwd=root).returncode
+    run = run_pytest(root, [str(kata.path.relative_to(root))], *ctx.args, echo=True)
     state = load_state(root)
-    if code == 0 and kata.name in state.started:
+    if run.all_passed and kata.name in state.started:
         state.mark_passed(kata.name)
         state.save(root)
-    raise typer.Exit(code)
+    elif run.returncode == 0 and (reasons := run.skip_reasons):
+        err.print(
+            f"{kata.name}: {len(reasons)} test(s) skipped, so it is not done yet: {reasons[0]}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    raise typer.Exit(run.returncode)
 
 
 def load_state(root: Path) -> State:

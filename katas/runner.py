@@ -81,6 +81,16 @@ class Run:
         return Counter(t.outcome for t in self.tests.values())[outcome]
 
     @property
+    def all_passed(self) -> bool:
+        """Every test ran and passed: a skip (a missing service, say) is not done."""
+        return (
+            self.finished
+            and self.exit_status == 0
+            and bool(self.tests)
+            and all(t.outcome == "passed" for t in self.tests.values())
+        )
+
+    @property
     def skip_reasons(self) -> list[str]:
         return [t.message for t in self.tests.values() if t.outcome == "skipped"]
 
@@ -201,8 +211,12 @@ def run_pytest(
     *pytest_args: str,
     confine: Confinement | None = None,
     wall_seconds: float | None = None,
+    echo: bool = False,
 ) -> Run:
-    """Run pytest on ``targets`` (paths relative to ``root``) and return what each test did."""
+    """Run pytest on ``targets`` (paths relative to ``root``) and return what each test did.
+
+    ``echo``: pytest prints to this process's terminal as it goes (``Run.output`` stays empty).
+    """
     key = secrets.token_bytes(32)
     read_end, write_end = os.pipe()
     command = [
@@ -252,7 +266,8 @@ def run_pytest(
         reader.start()
         with tempfile.TemporaryFile() as output:
             proc = subprocess.Popen(
-                command, cwd=root, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                command, cwd=root, stdin=subprocess.PIPE,
+                stdout=None if echo else output, stderr=None if echo else subprocess.STDOUT,
                 pass_fds=(write_end,), start_new_session=True, env=env, **extra,
             )  # fmt: skip
             os.close(write_end)

@@ -19,6 +19,7 @@ class Outcome:
     first_failure: str  # "test_x: message" of the first failing test, or ""
     tasks_done: tuple[int, ...] = ()  # README tasks whose every test passes
     task_count: int = 0
+    skipped: int = 0  # tests that did not run (a missing service): the kata is not done
 
 
 def run_tests(root: Path, kata: Kata, *pytest_args: str) -> Outcome:
@@ -27,6 +28,9 @@ def run_tests(root: Path, kata: Kata, *pytest_args: str) -> Outcome:
     tests = list(run.tests.values())
     failing = [t for t in tests if t.outcome in ("failed", "error")]
     first = f"{failing[0].id.rpartition('::')[2]}: {failing[0].message or '?'}" if failing else ""
+    skipped = [t for t in tests if t.outcome == "skipped"]
+    if skipped and not failing:
+        first = f"{skipped[0].id.rpartition('::')[2]} skipped: {skipped[0].message or '?'}"
     if not tests:
         tail = run.output.strip().splitlines()[-1:] or ["no output"]
         first = f"no test ran (pytest exit {run.returncode}): {tail[0]}"
@@ -35,8 +39,9 @@ def run_tests(root: Path, kata: Kata, *pytest_args: str) -> Outcome:
         if test.task is not None:
             tasks[test.task] = tasks.get(test.task, True) and test.outcome == "passed"
     done = sorted(task for task, ok in tasks.items() if ok)
-    passed = run.finished and run.exit_status == 0 and bool(tests)
-    return Outcome(passed, len(tests), len(failing), first, tuple(done), len(tasks))
+    return Outcome(
+        run.all_passed, len(tests), len(failing), first, tuple(done), len(tasks), len(skipped)
+    )
 
 
 def watch_loop(
@@ -70,7 +75,10 @@ def watch_loop(
                 )
                 return pending
             continue
-        emit(f"✗ {pending.name}: {outcome.failures} of {outcome.total} failing")
+        if outcome.skipped and not outcome.failures:
+            emit(f"✗ {pending.name}: {outcome.skipped} of {outcome.total} skipped, so not done yet")
+        else:
+            emit(f"✗ {pending.name}: {outcome.failures} of {outcome.total} failing")
         emit(f"  {outcome.first_failure}")
         if outcome.task_count:
             done = ", ".join(map(str, outcome.tasks_done)) or "none yet"

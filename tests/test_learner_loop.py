@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from katas import catalog
 from katas.cli import app
 from katas.progress import State
-from katas.watch import Outcome, watch_loop
+from katas.watch import Outcome, run_tests, watch_loop
 
 from .conftest import GOOD_SOLUTION, FakeRepo
 
@@ -162,3 +162,47 @@ def test_a_corrupt_progress_file_is_named(fake_repo: FakeRepo) -> None:
     code, output = katas("progress")
     assert code == 2 and ".katas/state.json: unreadable progress file" in output
     assert "delete it to start afresh" in output
+
+
+SKIPPING_TEST = """\
+import pytest
+
+from .solution import double
+
+pytestmark = pytest.mark.task(1)
+
+
+def test_double() -> None:
+    assert double(21) == 42
+
+
+def test_double_against_redis() -> None:
+    pytest.skip("redis unavailable (KATAS_REDIS_URL unset): set KATAS_REDIS_URL")
+"""
+
+
+def test_a_kata_with_skipped_tests_is_not_done(fake_repo: FakeRepo) -> None:
+    folder = fake_repo.add_kata("double", test=SKIPPING_TEST)
+    fake_repo.commit_all()
+    katas("start", "double")
+    (folder / "solution.py").write_text("def double(n: int) -> int:\n    return n + n\n")
+
+    outcome = run_tests(fake_repo.root, catalog.load(fake_repo.root)[0])
+    assert not outcome.passed and outcome.skipped == 1 and outcome.failures == 0
+    assert "skipped: redis unavailable" in outcome.first_failure
+
+    code, output = katas("run", "double")
+    assert code == 0, "pytest's own exit code: a skip is not a failure to pytest"
+    assert "1 test(s) skipped, so it is not done yet: redis unavailable" in output
+    assert not State.load(fake_repo.root).is_done("double")
+
+    lines: list[str] = []
+    watch_loop(
+        fake_repo.root,
+        catalog.load(fake_repo.root),
+        catalog.load(fake_repo.root)[0],
+        [],
+        lines.append,
+    )
+    assert "✗ double: 1 of 2 skipped, so not done yet" in lines
+    assert not State.load(fake_repo.root).is_done("double")
