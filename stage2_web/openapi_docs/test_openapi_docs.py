@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +17,31 @@ from .models import API_TOKEN, Error
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 JSON = "application/json"
+
+
+class DigestSpy:
+    """Stands in for secrets.compare_digest (and hmac's, the same function): records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, object]] = []
+        self.real = hmac.compare_digest
+
+    def __call__(self, a: Any, b: Any) -> bool:
+        self.calls.append((a, b))
+        return self.real(a, b)
+
+
+@pytest.fixture
+def digest_spy(monkeypatch: pytest.MonkeyPatch) -> DigestSpy:
+    spy = DigestSpy()
+    monkeypatch.setattr(secrets, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    return spy
+
+
+def compared_with_the_token(spy: DigestSpy, given: bytes) -> bool:
+    """Whether ``given`` was compared with API_TOKEN, both as bytes, in constant time."""
+    return any({a, b} == {given, API_TOKEN.encode()} for a, b in spy.calls)
 
 
 @pytest.fixture
@@ -89,13 +116,42 @@ async def test_security_scheme_is_declared_and_applied(client: httpx.AsyncClient
 @pytest.mark.task(5)
 async def test_security_is_enforced(client: httpx.AsyncClient) -> None:
     pet = {"name": "Rex", "species": "dog", "age": 3}
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
+    near_misses = (API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN.upper(), f"{API_TOKEN} {API_TOKEN}")
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic eDp5"},
+        {"Authorization": f"Basic {API_TOKEN}"},
+        *({"Authorization": f"Bearer {token}"} for token in near_misses),
+    ):
         response = await client.post("/pets", json=pet, headers=headers)
         assert response.status_code == 401, f"{headers or 'no token'}: 401 Unauthorized"
         assert response.headers["www-authenticate"].startswith("Bearer"), "401 names the scheme"
-        Error.model_validate(response.json())  # the body is the declared Error model
+        assert response.json() == {"detail": "invalid bearer token"}, (
+            f"{headers or 'no token'}: every 401 is the README's Error body"
+        )
+    assert (await client.get("/pets")).status_code == 200, "reading needs no token"
     created = await client.post("/pets", json=pet, headers=AUTH)
     assert created.status_code == 201, "the staff token opens the door"
+
+
+@pytest.mark.task(5)
+async def test_token_is_compared_in_constant_time(
+    client: httpx.AsyncClient, digest_spy: DigestSpy
+) -> None:
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    wrong = await client.post("/pets", json=pet, headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401
+    assert compared_with_the_token(digest_spy, b"wrong"), (
+        "== stops at the first differing byte and leaks how much of a guess was right: "
+        "compare the token with secrets.compare_digest, as bytes"
+    )
+    digest_spy.calls.clear()
+    right = await client.post("/pets", json=pet, headers=AUTH)
+    assert right.status_code == 201
+    assert compared_with_the_token(digest_spy, API_TOKEN.encode()), (
+        "the right token goes through secrets.compare_digest too"
+    )
 
 
 @pytest.mark.task(4)
@@ -148,12 +204,22 @@ async def test_get_pet_answers_the_pet_or_404(client: httpx.AsyncClient) -> None
 
 @pytest.mark.task(2)
 async def test_the_api_refuses_what_the_schema_refuses(client: httpx.AsyncClient) -> None:
-    for bad in ({"name": "Tom", "species": "cat", "age": True}, {"name": "Tom", "species": "cat", "age": 1, "owner": "x"}):  # fmt: skip
+    tom = {"name": "Tom", "species": "cat"}
+    for bad, field in (({**tom, "age": True}, "age"), ({**tom, "age": False}, "age"), ({**tom, "age": 1, "owner": "x"}, "owner")):  # fmt: skip
         response = await client.post("/pets", json=bad, headers=AUTH)
         assert response.status_code == 422, f"the schema refuses {bad}, so must the API"
+        assert [e["loc"] for e in response.json()["detail"]] == [["body", field]], (
+            f"{bad}: the 422 names the field the schema refuses"
+        )
     for pet in ({"name": "Tom", "species": "cat", "age": 2}, {"name": "Rex", "species": "dog", "age": 44.0}):  # fmt: skip
         assert (await client.post("/pets", json=pet, headers=AUTH)).status_code == 201, (
             "44.0 is an integer in JSON Schema"
+        )
+    for age in (0, 1):  # 0 == False and 1 == True in Python: only the bool type is refused
+        pet = {"name": "Kit", "species": "cat", "age": age}
+        created = await client.post("/pets", json=pet, headers=AUTH)
+        assert (created.status_code, created.json()["age"]) == (201, age), (
+            f"age {age} is a number of years: refuse booleans by their type, not their value"
         )
 
 
@@ -174,6 +240,10 @@ async def test_list_pets_filters_by_species_and_limit(client: httpx.AsyncClient)
     assert [p["name"] for p in cats.json()] == ["Tom"]
     first = await client.get("/pets", params={"limit": 1})
     assert [p["name"] for p in first.json()] == ["Tom"], "at most `limit` pets, in arrival order"
+    dogs = await client.get("/pets", params={"species": "dog", "limit": 1})
+    assert [p["name"] for p in dogs.json()] == ["Rex"], "filter first, then take `limit` of those"
+    both = await client.get("/pets", params={"limit": 2})
+    assert [p["name"] for p in both.json()] == ["Tom", "Rex"], "a limit of exactly the count"
 
 
 @pytest.mark.task(11)
@@ -233,6 +303,7 @@ def test_flask_document_is_valid_and_documented() -> None:
     assert get_pet["tags"] == create_pet["tags"] == ["pets"]
     assert "404" in get_pet["responses"], "GET one pet declares its 404"
     assert create_pet["security"] == [{"bearerAuth": []}], "the write is protected"
+    assert "security" not in get_pet, "reading a pet needs no token"
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     body = create_pet["requestBody"]["content"][JSON]["schema"]
     assert body == {"$ref": "#/components/schemas/PetIn"}, "the Pydantic model is the body schema"
@@ -256,6 +327,9 @@ def test_flask_endpoints_answer_json() -> None:
     denied = client.post("/pets", json=pet)
     assert denied.status_code == 401
     assert denied.get_json()["message"] == "Unauthorized", "APIFlask's errors are JSON"
+    for token in ("wrong", API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN.upper()):
+        wrong = client.post("/pets", json=pet, headers={"Authorization": f"Bearer {token}"})
+        assert wrong.status_code == 401, f"only API_TOKEN itself opens the door, not {token!r}"
     created = client.post("/pets", json=pet, headers=AUTH)
     assert (created.status_code, created.get_json()) == (201, {"id": 1, **pet})
     assert client.get("/pets/1").get_json() == {"id": 1, **pet}
@@ -276,3 +350,16 @@ def test_flask_odd_input_is_4xx_never_500() -> None:
     assert (deep.status_code, deep.get_json()["message"]) == (400, "Bad Request"), (
         "json.loads raises RecursionError, not ValueError, on deep nesting: a 400 all the same"
     )
+
+
+@pytest.mark.task(12)
+def test_flask_token_is_compared_in_constant_time(digest_spy: DigestSpy) -> None:
+    client = create_flask_app().test_client()
+    pet = {"name": "Rex", "species": "dog", "age": 3}
+    wrong = client.post("/pets", json=pet, headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401
+    assert compared_with_the_token(digest_spy, b"wrong"), (
+        "compare the token with secrets.compare_digest, as bytes, as on the FastAPI side"
+    )
+    assert client.post("/pets", json=pet, headers=AUTH).status_code == 201
+    assert compared_with_the_token(digest_spy, API_TOKEN.encode())
