@@ -1,5 +1,6 @@
 """Sessions: one per stage, the harness tests, lint, typecheck, check (solutions pass, stubs
-fail), grade and bench. ``nox -l`` lists them; arguments after ``--`` go to pytest (or to the command)."""
+fail), grade, mutate and bench. 'nox -l' lists them; arguments after '--' go to pytest (or to the
+command)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def check(session: nox.Session) -> None:
 
 @nox.session
 def grade(session: nox.Session) -> None:
-    """Grade this checkout into grade.json, grade.md, grade.xml (posargs go to `katas grade`)."""
+    """Grade this checkout into grade.json, grade.md, grade.xml (posargs go to 'katas grade')."""
     install(session, *PRESENT, "services")
     session.run("katas", "grade", *session.posargs)
 

@@ -135,9 +135,6 @@ def find_root(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "katas" / "catalog.py").is_file() and (folder / "pyproject.toml").is_file():
             return folder
-    package_root = Path(__file__).resolve().parent.parent
-    if (package_root / "pyproject.toml").is_file():
-        return package_root
     raise CatalogError([f"{here}: not inside a backend-katas checkout; cd into your clone first"])
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -43,10 +45,41 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no <bool>/<str> type labels on every option
 )
-# Piped output (CI logs, grep) is not cut at 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def piped_width() -> int | None:
+    """Output piped to a pager or a file is as wide as the terminal still on stderr (or COLUMNS),
+    else 100 columns: not cut at rich's 80, not 160 wide in ``katas list | less``."""
+    if sys.stdout.isatty():
+        return None
+    if columns := os.environ.get("COLUMNS", "").strip():
+        return int(columns) if columns.isdigit() else 100
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 100
+
+
+out = Console(width=piped_width())
 err = Console(stderr=True)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        out.print(f"katas (backend-katas) {importlib.metadata.version('backend-katas')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=show_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Backend katas: read an exercise, stub it, solve it, prove it."""
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -64,9 +97,18 @@ def load() -> tuple[Path, list[Kata]]:
         raise typer.Exit(2) from exc
 
 
-def one(name: str) -> tuple[Path, Kata]:
+def one(name: str | None) -> tuple[Path, Kata]:
+    """The kata ``name`` names, or without a name the current one (as ``next`` and ``watch``)."""
     root, katas = load()
-    return root, select_one(katas, name)
+    if name is not None:
+        return root, select_one(katas, name)
+    current = load_state(root).next_pending(katas)
+    if current is None:
+        fail("every kata is done; name one (see 'katas list')")
+    return root, current
+
+
+CURRENT = "a kata (default: the current one, as 'katas next' shows)"
 
 
 @app.command("list")
@@ -121,12 +163,15 @@ def show(name: str) -> None:
 
 @app.command()
 def hint(
-    name: str,
+    name: Annotated[str | None, typer.Argument(help=CURRENT)] = None,
     number: Annotated[
         int | None, typer.Argument(help="which hint, from 1 (default: the next)")
     ] = None,
 ) -> None:
     """Reveal hints one at a time."""
+    if name is not None and name.isdigit() and number is None:  # `katas hint 2`: the current kata
+        number = int(name)
+        name = None
     root, kata = one(name)
     if not kata.hints:
         fail(f"{kata.name} has no hints; read {kata.readme}")
@@ -144,7 +189,9 @@ def hint(
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def run(ctx: typer.Context, name: str) -> None:
+def run(
+    ctx: typer.Context, name: Annotated[str | None, typer.Argument(help=CURRENT)] = None
+) -> None:
     """Run one kata's tests (extra arguments go to pytest); the exit code is pytest's."""
     from katas.runner import run_pytest
 
@@ -254,7 +301,7 @@ def reset(
 
 @app.command()
 def solution(
-    name: str,
+    name: Annotated[str | None, typer.Argument(help=CURRENT)] = None,
     apply: Annotated[bool, typer.Option(help="write the solution into the kata's files")] = False,
     force: Annotated[
         bool, typer.Option(help="overwrite uncommitted work (backed up first)")

@@ -19,7 +19,7 @@ class SelectionError(ValueError):
 
 def stage_of(selector: str) -> str | None:
     """'stage1', 'stage1_core' and 'stage1_core/' all name the first stage."""
-    selector = selector.rstrip("/")
+    selector = selector.rstrip("/").lower()
     return next((s for s in STAGES if selector in (s, s.split("_")[0])), None)
 
 
@@ -43,7 +43,7 @@ def select(katas: list[Kata], selectors: Sequence[str]) -> list[Kata]:
                     f"{stage} has no katas yet; stages with katas: {', '.join(present)}"
                 )
             chosen |= in_stage
-        elif (name := Path(selector.rstrip("/")).name) in names:
+        elif (name := Path(selector.rstrip("/")).name.lower()) in names:
             chosen.add(name)
         else:
             choices = sorted(names) + present

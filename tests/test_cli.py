@@ -72,10 +72,47 @@ def test_catalog_errors_exit_2_with_one_line_each(fake_repo: FakeRepo) -> None:
 
 
 def test_outside_a_checkout(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("katas.catalog.__file__", str(tmp_path / "nowhere" / "katas" / "c.py"))
+    monkeypatch.chdir(tmp_path)  # the checkout katas was installed from is not used instead
     code, output = katas("list")
-    assert code == 2 and "not inside a backend-katas checkout" in output
+    assert code == 2 and "not inside a backend-katas checkout; cd into your clone" in output
+
+
+def test_hint_run_and_solution_default_to_the_current_kata(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    assert katas("hint") == (0, "hint 1/2: multiply by two\n")
+    assert katas("hint", "2") == (0, "hint 2/2: return 2 * n\n")
+    fake_repo.commit_all()
+    code, output = katas("solution")
+    assert code == 0 and "return 2 * n" in output
+    assert katas("run")[0] == 0
+
+
+def test_names_and_stages_are_case_insensitive(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata()
+    assert katas("show", "Double")[0] == 0
+    code, output = katas("list", "--stage", "Stage1")
+    assert code == 0 and "double" in output
+
+
+def test_version_and_plain_help() -> None:
+    code, output = katas("--version")
+    assert code == 0 and output.startswith("katas (backend-katas) ")
+    code, output = katas("hint", "--help")
+    assert code == 0 and "<bool>" not in output
+
+
+def test_piped_output_follows_columns(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from katas.cli import piped_width
+
+    monkeypatch.setenv("COLUMNS", "72")
+    assert piped_width() == 72  # CliRunner's stdout is not a terminal
+    monkeypatch.delenv("COLUMNS")
+
+    def no_terminal(fd: int) -> None:
+        raise OSError("not a terminal")
+
+    monkeypatch.setattr("os.get_terminal_size", no_terminal)
+    assert piped_width() == 100, "no terminal anywhere: 100 columns, not 160"
 
 
 def test_start_needs_a_target(fake_repo: FakeRepo) -> None:
