@@ -18,13 +18,22 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import Engine, create_engine, event, func, make_url, or_, select, text
 from sqlalchemy.ext.horizontal_shard import ShardedSession
 from sqlalchemy.orm import sessionmaker
 
 from .partitions import create_partitioned_tables, explain, scanned_relations
 from .ring import HashRing, modulo_shard, stable_hash
-from .shards import Base, Order, count_orders, shard_of, sharded_sessionmaker, top_orders
+from .shards import (
+    Base,
+    Order,
+    count_orders,
+    shard_of,
+    sharded_sessionmaker,
+    top_orders,
+    user_ids_in,
+)
 
 MONTHS = [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)]
 SHARDS = ["shard_a", "shard_b", "shard_c"]
@@ -74,6 +83,65 @@ def test_range_partitions_hold_each_month_and_a_default(conn: psycopg.Connection
         ).fetchall()
     )
     assert kinds == {"events": "r", "orders": "h"}, "events by RANGE, orders by HASH"
+
+
+@pytest.mark.task(1)
+def test_columns_have_the_documented_types(conn: psycopg.Connection[Any]) -> None:
+    create_partitioned_tables(conn, MONTHS)
+    columns = conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_name IN ('events', 'orders') ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    assert columns == [
+        ("events", "id", "bigint"),
+        ("events", "user_id", "bigint"),
+        ("events", "created_at", "timestamp with time zone"),
+        ("events", "kind", "text"),
+        ("orders", "id", "bigint"),
+        ("orders", "user_id", "bigint"),
+        ("orders", "amount", "integer"),
+    ], "the columns the docstring names: bigint user ids, a timestamptz (instants, in UTC)"
+    big = 2**40  # a user id past the 32-bit range: bigint holds it, int would refuse it
+    conn.execute(
+        "INSERT INTO events (user_id, created_at, kind) VALUES (%s, %s, 'big')",
+        (big, utc(2024, 2, 2)),
+    )
+    conn.execute("INSERT INTO orders (user_id, amount) VALUES (%s, 1)", (big,))
+    assert conn.execute("SELECT user_id FROM orders").fetchall() == [(big,)]
+
+
+def composed_parts(query: object) -> Iterator[object]:
+    """``query`` and, when it is a psycopg.sql.Composed, every part inside it, at any depth."""
+    yield query
+    if isinstance(query, sql.Composed):
+        for part in query:
+            yield from composed_parts(part)
+
+
+@pytest.mark.task(1)
+def test_partition_bounds_are_composed_with_psycopg_sql(
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[Any] = []
+    for cls in (psycopg.Connection, psycopg.Cursor):
+        original = cls.execute
+
+        def record(self: Any, query: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            sent.append(query)
+            return _original(self, query, *args, **kw)
+
+        monkeypatch.setattr(cls, "execute", record)
+    create_partitioned_tables(conn, MONTHS)
+    monkeypatch.undo()
+    bounded = [q for q in sent if "FOR VALUES" in (q if isinstance(q, str) else q.as_string(conn))]
+    assert len(bounded) >= len(MONTHS) + 4, "a statement per monthly and per hash partition"
+    for query in bounded:
+        assert isinstance(query, sql.Composable), (
+            f"compose the partition DDL with psycopg.sql, not by formatting a string: {query!r}"
+        )
+        assert any(isinstance(part, sql.Literal) for part in composed_parts(query)), (
+            f"the bounds (and the modulus, the remainder) are sql.Literal values: {query!r}"
+        )
 
 
 @pytest.mark.task(1)
@@ -168,6 +236,16 @@ def test_scanned_relations_walks_every_level_of_the_plan() -> None:
         "events_2024_03",
     ], "scans sit at any depth under 'Plans'; report them in plan order (depth first)"
     assert scanned_relations([{"Plan": {"Node Type": "Result"}}]) == [], "SELECT 1 reads no table"
+    self_join = {
+        "Node Type": "Nested Loop",
+        "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "orders_p1", "Alias": "a"},
+            {"Node Type": "Seq Scan", "Relation Name": "orders_p1", "Alias": "b"},
+        ],
+    }
+    assert scanned_relations([{"Plan": self_join}]) == ["orders_p1", "orders_p1"], (
+        "every scan node counts: a table read twice (a self-join) is listed twice"
+    )
 
 
 # --- 分库: shards in separate databases, routed by user id -----------------------------------
@@ -281,6 +359,45 @@ def test_a_single_user_query_touches_only_its_shard(shard_engines: dict[str, Eng
             "user_id = 7 OR amount >= 990 can match rows on any shard: an OR restricts nothing"
         )
         assert log.shards() == sorted(SHARDS), "so that query must go to every shard"
+
+
+@pytest.mark.task(7)
+def test_user_ids_in_reads_only_the_top_level_and_terms_on_user_id() -> None:
+    def pinned(*conditions: Any) -> set[int] | None:
+        return user_ids_in(select(Order).where(*conditions))
+
+    assert user_ids_in(select(Order)) is None, "no WHERE: any user"
+    assert pinned(Order.user_id == 7) == {7}
+    assert pinned(Order.user_id.in_([4, 9])) == {4, 9}
+    assert pinned(Order.amount > 5, Order.user_id.in_([4, 9]), Order.user_id == 9) == {9}, (
+        "every top-level AND term must hold: the ids they pin intersect"
+    )
+    assert pinned(Order.user_id != 7) is None, "user_id != 7 pins nothing: only == and IN do"
+    assert pinned(Order.user_id > 7) is None, "nor does a range on user_id"
+    assert pinned(Order.order_no == 7) is None, "a condition on another column pins no user"
+    assert pinned(Order.amount == 3, Order.order_no.in_([1, 2])) is None
+    assert pinned(or_(Order.user_id == 7, Order.user_id == 8)) is None, "an OR pins nothing"
+    stmt = select(Order).where(Order.user_id == 5)
+    bind = next(iter(stmt.compile().binds))
+    assert user_ids_in(stmt, {bind: 6}) == {6}, "a value passed apart, in params, wins"
+
+
+@pytest.mark.task(7)
+def test_queries_that_pin_no_user_fan_out(shard_engines: dict[str, Engine]) -> None:
+    ring = HashRing(SHARDS)
+    factory = sharded_sessionmaker(shard_engines, ring)
+    seed(factory, range(1, 31), per_user=2)
+    log = StatementLog(shard_engines)
+    with factory() as session:
+        others = session.scalars(select(Order).where(Order.user_id != 7)).all()
+        assert {o.user_id for o in others} == set(range(1, 31)) - {7}
+        assert log.shards() == sorted(SHARDS), "user_id != 7 may be anywhere: every shard"
+        log.clear()
+        seconds = session.scalars(select(Order).where(Order.order_no == 1)).all()
+        assert {o.user_id for o in seconds} == set(range(1, 31)), "every user's order 1"
+        assert log.shards() == sorted(SHARDS), (
+            "order_no = 1 is not the shard key: it pins no user, so every shard is asked"
+        )
 
 
 @pytest.mark.task(9)
@@ -402,6 +519,32 @@ def test_a_key_belongs_to_the_first_point_at_or_after_it_wrapping_around() -> No
     )
     with pytest.raises(KeyError):
         ring.remove("s9")  # not on the ring
+
+
+@pytest.mark.task(6)
+def test_every_key_goes_to_the_first_point_at_or_after_its_hash() -> None:
+    nodes, vnodes = ["s0", "s1", "s2"], 7
+    ring = HashRing(nodes, vnodes=vnodes)
+    points = sorted((stable_hash(f"{node}#{i}"), node) for node in nodes for i in range(vnodes))
+
+    def owner(key: str) -> str:
+        h = stable_hash(key)
+        return next((node for point, node in points if point >= h), points[0][1])
+
+    assert {key: ring.node_for(key) for key in KEYS[:2000]} == {
+        key: owner(key) for key in KEYS[:2000]
+    }, "points (stable_hash(f'{node}#{i}'), node) for i in range(vnodes); first at or after"
+    for node in nodes:
+        for i in range(vnodes):
+            assert ring.node_for(f"{node}#{i}") == node, f"{node}#{i} is one of {node}'s points"
+
+
+@pytest.mark.task(3)
+def test_stable_hash_is_a_64_bit_integer() -> None:
+    hashes = [stable_hash(key) for key in KEYS[:1000]]
+    assert all(isinstance(h, int) and -(2**63) <= h < 2**64 for h in hashes), "64 bits, no more"
+    assert max(h.bit_length() for h in hashes) > 60, "all 64 bits used, not 32"
+    assert len(set(hashes)) == len(hashes)
 
 
 @pytest.mark.task(3)
