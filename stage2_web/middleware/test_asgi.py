@@ -146,6 +146,39 @@ async def test_lifespan_scope_passes_through_both_middlewares(tokens: dict[str, 
     )
 
 
+@pytest.mark.task(4)
+async def test_websocket_scope_passes_through_both_middlewares(tokens: dict[str, str]) -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+
+    scope: Scope = {"type": "websocket", "path": "/chat", "headers": [], "subprotocols": []}
+    wrapped = RequestLogMiddleware(AuthMiddleware(app, tokens=tokens))
+    assert await call_raw(wrapped, scope) == []
+    assert [s["type"] for s in seen] == ["websocket"], "every non-HTTP scope goes straight through"
+    assert "user" not in seen[0], "the HTTP rules do not apply: the app authenticates websockets"
+
+
+@pytest.mark.task(4)
+async def test_rejected_request_never_reaches_the_app(tokens: dict[str, str]) -> None:
+    reached: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"secret"})
+
+    middleware = AuthMiddleware(app, tokens=tokens)
+    for headers in ([], [(b"authorization", b"Bearer stolen")]):
+        sent = await call_raw(middleware, http_scope("/whoami", headers))
+        assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+        assert sent[0]["status"] == 401 and b"secret" not in sent[1]["body"]
+    assert reached == [], "after the 401, return: the app must not run"
+    sent = await call_raw(middleware, http_scope("/health"))
+    assert sent[0]["status"] == 200 and "user" not in reached[0], "public: no user, no check"
+
+
 @pytest.mark.task(5)
 async def test_request_id_is_generated_and_echoed(tokens: dict[str, str]) -> None:
     async with client_for(create_app(tokens)) as client:

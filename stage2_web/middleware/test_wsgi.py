@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -30,15 +31,19 @@ def environ_for(path: str, **headers: str) -> dict[str, str]:
 
 
 class StartResponse:
-    """Records what a WSGI app passes to start_response."""
+    """Records what a WSGI app passes to start_response, and what it writes with write()."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[tuple[str, str]]]] = []
+        self.exc_infos: list[object] = []
+        self.written: list[bytes] = []
 
     def __call__(
         self, status: str, headers: list[tuple[str, str]], exc_info: object = None
-    ) -> None:
+    ) -> Callable[[bytes], None]:
         self.calls.append((status, headers))
+        self.exc_infos.append(exc_info)
+        return self.written.append  # PEP 3333: the legacy write() callable
 
 
 @pytest.mark.task(6)
@@ -67,6 +72,35 @@ def test_valid_token_puts_the_user_in_the_environ(tokens: dict[str, str]) -> Non
         'the handler reads environ["katas.user"]'
     )
     assert client.get("/health", buffered=True).status_code == 200, "/health is public"
+    for lookalike in ("/healthz", "/health/admin"):
+        response = client.get(lookalike, buffered=True)
+        assert response.status_code == 401, (
+            f"{lookalike}: public paths match exactly, not by prefix"
+        )
+
+
+@pytest.mark.task(6)
+def test_rejected_request_never_reaches_the_app(tokens: dict[str, str]) -> None:
+    reached: list[object] = []
+
+    def app(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
+        reached.append(environ.get("katas.user"))
+        start_response("200 OK", [])
+        return [b"secret"]
+
+    wrapped = WSGIAuthMiddleware(app, tokens=tokens)  # type: ignore[arg-type]
+    for headers in ({}, {"AUTHORIZATION": "Bearer stolen"}, {"AUTHORIZATION": "Basic alice-token"}):
+        start_response = StartResponse()
+        body = b"".join(wrapped(environ_for("/whoami", **headers), start_response))
+        assert [status for status, _ in start_response.calls] == ["401 Unauthorized"], (
+            "answer the 401 once, and do not go on to the app"
+        )
+        assert b"secret" not in body and reached == [], f"{headers}: the app must not run"
+    start_response = StartResponse()
+    body = b"".join(
+        wrapped(environ_for("/whoami", AUTHORIZATION="Bearer bob-token"), start_response)
+    )
+    assert (body, reached) == (b"secret", ["bob"]), "a known token reaches the app, user set"
 
 
 @pytest.mark.task(7)
@@ -96,7 +130,7 @@ def test_newline_in_request_id_is_replaced(tokens: dict[str, str], access_log: A
 
     start_response = StartResponse()
     wrapped = WSGIRequestLogMiddleware(app)  # type: ignore[arg-type]
-    body = wrapped(environ_for("/x", X_REQUEST_ID="abc\nforged=1"), start_response)  # type: ignore[arg-type]
+    body = wrapped(environ_for("/x", X_REQUEST_ID="abc\nforged=1"), start_response)
     list(body)
     body.close()  # type: ignore[attr-defined]
     echoed = dict(start_response.calls[0][1]).get("X-Request-ID", "")
@@ -108,8 +142,8 @@ def test_one_structured_access_record_per_request(
     tokens: dict[str, str], ticks: Ticks, access_log: AccessLog
 ) -> None:
     client = create_flask_app(tokens, clock=ticks).test_client()
-    ok = client.get("/whoami", headers=ALICE, buffered=True)
-    denied = client.get("/whoami", headers={"X-Request-ID": "probe-1"}, buffered=True)
+    ok = client.get("/whoami?token=secret", headers=ALICE, buffered=True)
+    denied = client.post("/whoami", headers={"X-Request-ID": "probe-1"}, buffered=True)
     assert denied.headers.get("X-Request-ID") == "probe-1", "the log middleware is the outer one"
     assert access_log.fields() == [
         {
@@ -121,12 +155,12 @@ def test_one_structured_access_record_per_request(
         },
         {
             "request_id": "probe-1",
-            "method": "GET",
+            "method": "POST",
             "path": "/whoami",
             "status": 401,
             "duration_ms": 250.0,
         },
-    ], "one record per request, 401s included; fields as `extra`"
+    ], "one record per request, 401s included; fields as `extra`; the path without the query"
     assert [r.levelname for r in access_log.records] == ["INFO", "INFO"]
 
 
@@ -159,7 +193,7 @@ def test_exception_escaping_the_app_is_logged_and_reraised(
 
     wrapped = WSGIRequestLogMiddleware(crashing, clock=ticks)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="no error handler"):
-        wrapped(environ_for("/crash", X_REQUEST_ID="c-1"), StartResponse())  # type: ignore[arg-type]
+        wrapped(environ_for("/crash", X_REQUEST_ID="c-1"), StartResponse())
     assert access_log.fields() == [
         {
             "request_id": "c-1",
@@ -210,7 +244,7 @@ def test_body_is_passed_through_lazily_and_closed(
     )
     start_response = StartResponse()
     environ = environ_for("/export", AUTHORIZATION="Bearer alice-token")
-    body = app(environ, start_response)  # type: ignore[arg-type]
+    body = app(environ, start_response)
     assert bodies[0].pulled == 0, "the middleware must not read the body: the server streams it"
     chunks = iter(body)
     assert next(chunks) == b"one" and bodies[0].pulled == 1, "one chunk at a time"
@@ -229,3 +263,33 @@ def test_body_is_passed_through_lazily_and_closed(
             "duration_ms": 2000.0,
         }
     ], "logged at close(): the status set lazily and the time the whole body took"
+
+
+@pytest.mark.task(7)
+def test_wrapped_start_response_keeps_the_wsgi_call_shape(access_log: AccessLog) -> None:
+    try:
+        raise ValueError("the body failed after the headers were chosen")
+    except ValueError:
+        error = sys.exc_info()
+
+    def legacy(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        # An error before any byte went out: replace the headers, passing exc_info (PEP 3333).
+        write = start_response("500 Internal Server Error", [], error)
+        write(b"written ")  # PEP 3333's write() callable, which old apps still use
+        return [b"returned"]
+
+    start_response = StartResponse()
+    wrapped = WSGIRequestLogMiddleware(legacy)  # type: ignore[arg-type]
+    body = wrapped(environ_for("/legacy", X_REQUEST_ID="w-1"), start_response)
+    assert list(body) == [b"returned"]
+    body.close()  # type: ignore[attr-defined]
+    assert start_response.written == [b"written "], (
+        "the wrapper returns what start_response returns: the app's write() callable"
+    )
+    assert start_response.exc_infos == [None, error], "exc_info is passed on, positionally or not"
+    assert [("X-Request-ID", "w-1") in headers for _, headers in start_response.calls] == [
+        True,
+        True,
+    ]
+    assert [f["status"] for f in access_log.fields()] == [500], "the status that went out last"
