@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from katas import bench as bench_mod
 from katas import catalog, gitops, workspace
@@ -476,6 +477,22 @@ def check(
     out.print(f"{len(results) - len(bad)} of {len(results)} katas proven both ways")
     if bad:
         raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Say what this machine can run: Python, git, Docker, dependency groups and services."""
+    from katas.doctor import diagnose
+
+    root, katas = load()
+    findings = diagnose(root, katas)
+    for f in findings:
+        mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "-"}[f.ok]
+        out.print(mark, Text(f"{f.topic}: {f.detail}"), soft_wrap=True)
+        if f.fix:
+            out.print(Text(f"    fix: {f.fix}"), soft_wrap=True)
+    bad = [f.topic for f in findings if f.ok is False]
+    out.print(f"needs attention: {', '.join(bad)}" if bad else "everything here can run")
 
 
 @app.command()

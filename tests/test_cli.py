@@ -201,3 +201,19 @@ def test_list_counts_the_syllabus_ids_covered(fake_repo: FakeRepo) -> None:
     fake_repo.add_kata()
     code, output = katas("list")
     assert code == 0 and "1 katas; 1 of 54 syllabus ids covered" in output
+
+
+def test_doctor_names_what_is_missing_and_the_fix(fake_repo: FakeRepo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake_repo.add_kata(toml=KATA_TOML.replace("services = []", 'services = ["redis"]'))
+    pyproject = fake_repo.root / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "stage1 = [", 'stage1 = [\n    "no-such-package-xyz>=1",', 1
+    )
+    pyproject.write_text(text)
+    monkeypatch.setenv("KATAS_REDIS_URL", "redis://127.0.0.1:1/0")
+    code, output = katas("doctor")
+    assert code == 0
+    assert "group stage1" in output and "no-such-package-xyz" in output
+    assert "pip install -e . --group stage1" in output
+    assert "does not answer" in output and "needs attention:" in output
+    assert "redis" in output.rsplit("needs attention:", 1)[1]
