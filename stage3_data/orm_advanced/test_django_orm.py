@@ -110,6 +110,12 @@ def test_orders_needing_attention_combines_q_with_or_and_not(shop: Shop) -> None
     )
     assert len(captured) == 1
 
+    at_o3 = [order.pk for order in orders_needing_attention(shop.orders["o3"].created)]
+    assert at_o3 == [o6], (
+        "'created before `before`' is strict: o3, created exactly at the cut-off, is not "
+        "before it (created__lt, not created__lte)"
+    )
+
 
 @pytest.mark.task(5)
 def test_take_stock_is_one_conditional_update_with_f(shop: Shop) -> None:
@@ -136,6 +142,10 @@ def test_take_stock_is_one_conditional_update_with_f(shop: Shop) -> None:
     assert len(captured) == 1 and captured[0]["sql"].startswith("UPDATE")
     assert take_stock("NOPE", 1) is False, "an unknown sku updates no row"
 
+    assert take_stock("MS", 2) is True, "taking exactly what is left is allowed: stock >= n"
+    assert Product.objects.get(sku="MS").stock == 0
+    assert take_stock("MS", 1) is False, "and then the shelf is empty"
+
 
 @pytest.mark.task(6)
 def test_import_products_inserts_in_batches(django_db: None) -> None:
@@ -158,6 +168,16 @@ def test_import_products_inserts_in_batches(django_db: None) -> None:
         pair = [ProductRow("ONE", "One", Decimal(1), 1), ProductRow("TWO", "Two", Decimal(2), 2)]
         assert import_products(pair) == 2
     assert len(statements(captured)) == 1, "a few rows: one INSERT ... VALUES (...), (...)"
+
+    five = (ProductRow(f"B-{i}", f"Bolt {i}", Decimal("0.10"), 100) for i in range(5))
+    with CaptureQueriesContext(connection) as captured:
+        assert import_products(five, batch_size=2) == 5, (
+            "rows may be any iterable, a generator too: count what was created"
+        )
+    assert len(statements(captured)) == 3, (
+        f"batch_size is the caller's: 5 rows by 2 are three INSERTs (2, 2, 1): {statements(captured)}"
+    )
+    assert Product.objects.filter(sku__startswith="B-").count() == 5
 
 
 @pytest.mark.task(7)
@@ -212,6 +232,32 @@ def test_place_order_is_all_or_nothing(shop: Shop) -> None:
     assert dict(Product.objects.values_list("sku", "stock")) == before, "nor any stock change"
     place_order(shop.customers["Cy"], {"MN": 2})
     assert Product.objects.get(sku="MN").stock == 0, "the last units in stock can be ordered"
+
+
+@pytest.mark.task(7)
+def test_place_order_rolls_back_a_crash_between_its_writes(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db.models import QuerySet
+
+    from .django_orm import place_order
+    from .shop.models import Order, OrderLine, Product
+
+    class Crash(Exception):
+        """The database went away after the order was written, before the stocks were."""
+
+    def crash(self: QuerySet[Product], *args: object, **kwargs: object) -> int:
+        raise Crash
+
+    monkeypatch.setattr(QuerySet, "bulk_update", crash)
+    orders, lines = Order.objects.count(), OrderLine.objects.count()
+    with pytest.raises(Crash):
+        place_order(shop.customers["Cy"], {"KB": 1})
+    assert (Order.objects.count(), OrderLine.objects.count()) == (orders, lines), (
+        "the order and its lines were written, then the stock update failed: inside "
+        "transaction.atomic() the whole order is rolled back, never half an order"
+    )
+    assert Product.objects.get(sku="KB").stock == 10
 
 
 def try_lock(sku: str) -> DatabaseError | None:

@@ -118,7 +118,8 @@ def test_order_total_is_a_hybrid_with_its_own_expression(
     ids = seed(session)
     o1 = session.get(Order, ids["o1"])
     assert o1 is not None and o1.total == Decimal("100"), "an instance sums its loaded lines"
-    assert Order(lines=[]).total == Decimal(0)
+    empty = Order(lines=[]).total
+    assert empty == 0 and isinstance(empty, Decimal), "no lines: Decimal 0, not the int 0"
 
     session.expunge_all()
     sql.clear()
@@ -159,9 +160,12 @@ def test_big_spenders_are_strictly_above_the_average_ties_by_name(session: Sessi
     for name, revenue in (("Zed", 100), ("Lo", 10), ("Mid", 70), ("Abe", 100)):
         line = Line(product=keyboard, quantity=1, unit_price=Decimal(revenue))
         session.add(Order(customer=Customer(name=name), status="paid", created=T0, lines=[line]))
+    unpaid = Line(product=keyboard, quantity=1, unit_price=Decimal(500))
+    session.add(Order(customer=Customer(name="Nil"), status="pending", created=T0, lines=[unpaid]))
     session.commit()
     assert big_spenders(session) == [("Abe", Decimal("100")), ("Zed", Decimal("100"))], (
-        "the average is 70: Mid, at exactly 70, is not above it; Abe and Zed tie, by name"
+        "the average is 70: Mid, at exactly 70, is not above it; Abe and Zed tie, by name. "
+        "Nil has paid nothing: no revenue, so not part of the average (with a 0 it would be 56)"
     )
 
 
