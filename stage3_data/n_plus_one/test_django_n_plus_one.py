@@ -67,9 +67,15 @@ def test_list_posts_takes_three_queries_for_5_or_50_posts(django_db: None) -> No
     )
     posts_sql, comments_sql = fixed_queries[0]["sql"], fixed_queries[2]["sql"]
     assert 'JOIN "nplus_blog_author"' in posts_sql, f"the author comes in the JOIN: {posts_sql}"
-    assert '"nplus_blog_comment"."approved"' in comments_sql, (
+    # "approved" is in the SELECT list anyway: look at the WHERE clause.
+    _, _, where = comments_sql.partition(" WHERE ")
+    assert '"nplus_blog_comment"."approved"' in where, (
         "unapproved comments are never shown: leave them in the database (a Prefetch whose "
         f"queryset filters them), do not fetch them to drop them: {comments_sql}"
+    )
+    _, _, order = where.partition(" ORDER BY ")
+    assert order.startswith('"nplus_blog_comment"."created" ASC, "nplus_blog_comment"."id" ASC'), (
+        f"oldest first, ties by id, sorted by the database: {comments_sql}"
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .sa_listing import (
+    Author,
+    Post,
     PostView,
     QueryCounter,
     add_posts,
@@ -81,3 +83,22 @@ def test_raiseload_turns_a_lazy_load_into_an_error(engine: Engine) -> None:
     assert queries.count == 3, (
         "with everything the listing touches loaded up front, raiseload never fires"
     )
+
+
+@pytest.mark.task(4)
+def test_raiseload_covers_every_relationship_not_loaded(engine: Engine) -> None:
+    with Session(engine) as session:
+        add_posts(session, 3)
+    author_only = select(Post).options(joinedload(Post.author)).order_by(Post.id)
+    with Session(engine) as session, pytest.raises(InvalidRequestError, match=r"'Post\.tags' is"):
+        list_posts(session, forbid_lazy_loads(author_only))  # the author is loaded: tags raise
+    collections_only = (
+        select(Post).options(selectinload(Post.tags), selectinload(Post.comments)).order_by(Post.id)
+    )
+    with Session(engine) as session:
+        # Every author is in the identity map, so post.author would need no SQL; raiseload("*")
+        # still refuses it: the statement did not say to load it.
+        authors = session.scalars(select(Author)).all()  # held: the identity map is weak
+        with pytest.raises(InvalidRequestError, match=r"'Post\.author' is"):
+            list_posts(session, forbid_lazy_loads(collections_only))
+        assert len(authors) == 3
