@@ -78,11 +78,38 @@ async def test_echo_reassembles_a_body_sent_in_several_messages() -> None:
     )
 
 
+@pytest.mark.task(5)
+async def test_body_and_more_body_keys_are_optional() -> None:
+    client = Client()
+    client.messages = [
+        {"type": "http.request", "body": b"hel", "more_body": True},
+        {"type": "http.request", "more_body": True},  # "body" defaults to b""
+        {"type": "http.request", "body": b"lo"},  # "more_body" defaults to False: the last one
+        {"type": "http.request", "body": b"never read"},
+    ]
+    await AsgiApp()(http_scope("POST", "/echo"), client.receive, client.send)
+    assert client.sent == json_messages(200, b'{"length": 5, "body": "hello"}'), (
+        "the ASGI spec makes body (default b'') and more_body (default False) optional"
+    )
+    assert client.received == 3
+
+
 @pytest.mark.task(8)
 async def test_hello_reads_the_query_string_bytes() -> None:
     client = Client()
     await AsgiApp()(http_scope("GET", "/hello", b"name=J%C3%BCrgen"), client.receive, client.send)
     assert [json.loads(m["body"]) for m in client.sent[1:]] == [{"message": "hello, Jürgen"}]
+    raw = Client()  # a raw non-ASCII byte: latin-1 decodes any byte, as WSGI's environ does
+    await AsgiApp()(http_scope("GET", "/hello", b"name=\xe9"), raw.receive, raw.send)
+    assert [json.loads(m["body"]) for m in raw.sent[1:]] == [{"message": "hello, \u00e9"}]
+
+
+@pytest.mark.task(8)
+async def test_disconnect_before_any_body_sends_nothing() -> None:
+    client = Client()
+    client.messages = [{"type": "http.disconnect"}]
+    await AsgiApp()(http_scope("POST", "/echo"), client.receive, client.send)
+    assert (client.sent, client.received) == ([], 1), "the client left: nobody to answer"
 
 
 @pytest.mark.task(5)

@@ -129,6 +129,16 @@ def test_post_without_content_length_is_411() -> None:
 
 
 @pytest.mark.task(2)
+def test_post_with_an_empty_content_length_is_411() -> None:
+    environ = environ_for("POST", "/echo", body=b"hello", length="")
+    status, _, body = call(WsgiApp(), environ)
+    assert (status, json.loads(body)) == (411, {"error": "Content-Length required"}), (
+        "PEP 3333: CONTENT_LENGTH may be empty or absent; empty is no length either"
+    )
+    assert environ["wsgi.input"].reads == []
+
+
+@pytest.mark.task(2)
 def test_empty_body_with_content_length_0_is_echoed() -> None:
     status, _, body = call(WsgiApp(), environ_for("POST", "/echo", body=b"", length="0"))
     assert (status, json.loads(body)) == (200, {"length": 0, "body": ""}), (
@@ -189,6 +199,16 @@ def test_wrong_method_is_405_with_allow(method: str, path: str, allow: str) -> N
     status, headers, body = call(WsgiApp(), environ_for(method, path, body=b"", length="0"))
     assert (status, json.loads(body)) == (405, {"error": "method not allowed"})
     assert headers.get("Allow") == allow, "RFC 9110: a 405 must list the allowed methods in Allow"
+
+
+@pytest.mark.task(4)
+def test_absent_query_string_means_the_defaults() -> None:
+    hello = environ_for("GET", "/hello")
+    del hello["QUERY_STRING"]  # PEP 3333: QUERY_STRING "may be empty or absent"
+    assert call(WsgiApp(), hello)[:3:2] == (200, b'{"message": "hello, world"}')
+    stream = environ_for("GET", "/stream")
+    del stream["QUERY_STRING"]
+    assert call(WsgiApp(), stream)[:3:2] == (200, b"chunk 0\nchunk 1\nchunk 2\n"), "n is 3"
 
 
 @pytest.mark.task(4)
