@@ -440,8 +440,14 @@ def watch(
         {Path(path) for _, path in batch}
         for batch in watchfiles.watch(*folders, watch_filter=python_and_config)
     )
+
+    def show(line: str) -> None:
+        style = {"✓": "bold green", "✗": "bold red", "…": "yellow", "→": "cyan"}.get(line[:1])
+        out.print(Text(line, style=style or ""), soft_wrap=True)
+
+    clear = out.clear if out.is_terminal else lambda: None
     try:
-        watch_loop(root, katas, current, changes, lambda line: out.print(line, highlight=False))
+        watch_loop(root, katas, current, changes, show, clear=clear)
     except KeyboardInterrupt:
         out.print("stopped")
 

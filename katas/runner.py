@@ -41,6 +41,7 @@ class TestResult:
     message: str = ""  # first line of the failure, error or skip reason
     task: int | None = None  # the test's task(n) marker
     unavailable: str | None = None  # the service it lacked, when that is why it failed or skipped
+    detail: str = ""  # the whole failure report (traceback, file and line), capped
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def _apply(message: dict[str, Any], run: Run) -> None:
             str(message.get("message") or ""),
             run.collected.get(test_id),
             message.get("unavailable"),
+            str(message.get("detail") or ""),
         )
     elif kind == "evidence":
         run.evidence.append(str(message["what"]))

@@ -85,6 +85,17 @@ def _task_of(item: Any) -> int | None:
     return int(marker.args[0])
 
 
+DETAIL_LIMIT = 6000  # characters of a failure's full report sent to the judge
+
+
+def _detail(longrepr: Any) -> str:
+    """The whole failure report (traceback, assertion, file and line), capped."""
+    if longrepr is None or isinstance(longrepr, tuple):
+        return ""
+    text = str(longrepr)
+    return text if len(text) <= DETAIL_LIMIT else "…\n" + text[-DETAIL_LIMIT:]
+
+
 def _first_line(longrepr: Any) -> str:
     if longrepr is None:
         return ""
@@ -102,6 +113,7 @@ class Reporter:
         self.channel = channel
         self.integrity = integrity
         self.outcomes: dict[str, tuple[str, str]] = {}
+        self.details: dict[str, str] = {}
 
     def pytest_sessionstart(self, session: Any) -> None:
         if self.integrity is not None:
@@ -119,14 +131,16 @@ class Reporter:
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             self.channel.send(
-                "result", id=report.nodeid, outcome="error", message=_first_line(report.longrepr)
-            )
+                "result", id=report.nodeid, outcome="error",
+                message=_first_line(report.longrepr), detail=_detail(report.longrepr),
+            )  # fmt: skip
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         outcome, message = self.outcomes.get(report.nodeid, ("passed", ""))
         if report.failed and outcome in ("passed", "skipped"):
             outcome = "failed" if report.when == "call" else "error"
             message = _first_line(report.longrepr)
+            self.details[report.nodeid] = _detail(report.longrepr)
         elif report.skipped and outcome == "passed":
             outcome, message = "skipped", _first_line(report.longrepr)
         self.outcomes[report.nodeid] = (outcome, message)
@@ -135,6 +149,7 @@ class Reporter:
             self.channel.send(
                 "result", id=report.nodeid, outcome=outcome, message=message,
                 unavailable=unavailable[0] if unavailable else None,
+                detail=self.details.get(report.nodeid, ""),
             )  # fmt: skip
             if self.integrity is not None:
                 self.integrity.check(self.channel)

@@ -79,8 +79,11 @@ def test_watch_reruns_on_change_and_moves_on(fake_repo: FakeRepo) -> None:
 
     left = watch_loop(root, all_katas, all_katas[0], saves(), lines.append)  # type: ignore[arg-type]
     assert left is not None and left.name == "twice", "stopped on the next kata, still a stub"
-    assert lines[0] == "✗ double: 2 of 2 failing"
-    assert "NotImplementedError: return twice n" in lines[1]
+    assert lines[:3] == [
+        "… running double", "✗ double: 2 of 2 failing", "  task 1: Return twice `n`, for any int."
+    ]  # fmt: skip
+    assert "NotImplementedError: return twice n" in lines[3]
+    assert "  stage1_core: ░░░░░░░░░░░░░░░░░░░░ 0/2 katas done" in lines
     assert "✓ double: all 2 tests pass" in lines
     assert any(line.startswith("✗ twice") for line in lines), "the next kata is run at once"
     assert State.load(root).is_done("double") and not State.load(root).is_done("twice")
@@ -111,7 +114,25 @@ def test_watch_loop_reports_when_every_kata_passes(fake_repo: FakeRepo) -> None:
     ok = Outcome(passed=True, total=2, failures=0, first_failure="")
     kata = catalog.load(root)[0]
     assert watch_loop(root, [kata], kata, iter(()), lines.append, run=lambda r, k: ok) is None
-    assert lines == ["✓ double: all 2 tests pass", "🎉 every kata passes"]
+    assert lines == ["… running double", "✓ double: all 2 tests pass", "🎉 every kata passes"]
+
+
+def test_watch_shows_a_syntax_error_with_its_file_and_line_and_redraws(
+    fake_repo: FakeRepo,
+) -> None:
+    folder = fake_repo.add_kata("double")
+    fake_repo.commit_all()
+    katas("start", "double")
+    (folder / "solution.py").write_text("def double(n: int) -> int:\n    return 2 * n)\n")
+    lines: list[str] = []
+    clears: list[None] = []
+    kata = catalog.load(fake_repo.root)[0]
+    watch_loop(
+        fake_repo.root, [kata], kata, iter(()), lines.append, clear=lambda: clears.append(None)
+    )
+    text = "\n".join(lines)
+    assert 'solution.py", line 2' in text and "SyntaxError: unmatched ')'" in text, text
+    assert len(clears) == 2, "cleared before the run and before its verdict"
 
 
 def test_reset_puts_the_stub_back_and_keeps_unsaved_work(fake_repo: FakeRepo) -> None:
