@@ -32,6 +32,8 @@ class Backend:
       client with no bound shows more than ``hold_until`` in flight.
     - ``/flaky`` answers 503 for the first ``flaky_failures`` hits, then ``{"ok": true}``.
     - ``/missing`` answers 404 with a JSON body; ``/slow`` answers only when the server closes.
+    - ``/trickle`` sends its headers at once, then one byte of body every few milliseconds until
+      the server closes: data keeps arriving, yet the response never ends.
     - ``/reverse/{n}`` answers ``{"n": n}``, but only after ``/reverse/{n+1}`` was answered.
     """
 
@@ -106,6 +108,14 @@ class Backend:
         await self.closing.wait()  # longer than any client timeout in these tests
         return web.json_response({"error": "too late"}, status=504)
 
+    async def trickle(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        while not self.closing.is_set():
+            await response.write(b".")
+            await asyncio.sleep(0.01)  # far shorter than any client timeout in these tests
+        return response
+
     async def reverse(self, request: web.Request) -> web.Response:
         n = int(request.match_info["n"])
         if n + 1 < self.reverse_total:
@@ -123,6 +133,7 @@ async def backend() -> AsyncIterator[Backend]:
     app.router.add_get("/missing", state.missing)
     app.router.add_get("/slow", state.slow)
     app.router.add_get("/reverse/{n}", state.reverse)
+    app.router.add_get("/trickle", state.trickle)
     state.server = TestServer(app, host="127.0.0.1", port=0)
     await state.server.start_server()
     try:
@@ -160,6 +171,16 @@ def response_error(status: int) -> aiohttp.ClientResponseError:
     return aiohttp.ClientResponseError(info, (), status=status, message="")
 
 
+class DeadlineExceeded(TimeoutError):
+    """A library's own timeout error: still a TimeoutError."""
+
+
+def not_json() -> aiohttp.ContentTypeError:
+    url = URL("http://127.0.0.1/x")
+    info = aiohttp.RequestInfo(url, "GET", CIMultiDictProxy(CIMultiDict()), url)
+    return aiohttp.ContentTypeError(info, (), status=200, message="not application/json")
+
+
 # open_session and is_retryable ---------------------------------------------------------------
 
 
@@ -174,18 +195,40 @@ async def test_open_session_has_a_timeout_and_a_sized_pool(backend: Backend) -> 
     assert shared.closed
 
 
+@pytest.mark.task(1)
+async def test_open_session_timeout_is_total_not_per_read(backend: Backend) -> None:
+    async def read_all(shared: aiohttp.ClientSession) -> bytes:
+        async with shared.get(backend.url("/trickle")) as response:
+            return await response.read()
+
+    async with open_session(timeout=0.5, connections=1) as shared:
+        with pytest.raises(TimeoutError):
+            await within(
+                read_all(shared),
+                "a server that sends a byte every 10 ms never trips a per-read timeout "
+                "(sock_read): the deadline is ClientTimeout(total=...), for the whole request",
+            )
+    assert backend.hits["trickle"] == 1
+
+
 @pytest.mark.task(2)
 def test_is_retryable_only_transient_errors() -> None:
     cases: list[tuple[BaseException, bool]] = [
         (response_error(500), True),
         (response_error(503), True),
         (response_error(507), True),  # every 5xx, not a hand-picked list of codes
+        (response_error(599), True),
         (aiohttp.ServerDisconnectedError(), True),
         (aiohttp.ClientConnectionError("connection refused"), True),
+        (aiohttp.ClientOSError(104, "connection reset by peer"), True),
+        (aiohttp.ServerTimeoutError("read timed out"), True),
         (TimeoutError(), True),
+        (DeadlineExceeded(), True),  # a subclass is a TimeoutError too: isinstance, not type()
         (response_error(400), False),
         (response_error(404), False),
+        (response_error(499), False),
         (ValueError("not JSON"), False),
+        (not_json(), False),  # a 200 whose body is not JSON: retrying returns the same body
         (aiohttp.ClientPayloadError("truncated body"), False),
     ]
     got = [(exc, is_retryable(exc)) for exc, _ in cases]
@@ -238,6 +281,41 @@ async def test_get_json_times_out_with_open_session(backend: Backend) -> None:
     assert backend.hits["slow"] == 1
 
 
+@pytest.mark.task(3)
+async def test_get_json_cancelled_while_waiting_for_a_slot_takes_no_slot(
+    backend: Backend, session: aiohttp.ClientSession
+) -> None:
+    fetcher = Fetcher(session, limit=1)
+    holder = asyncio.create_task(fetcher.get_json(backend.url("/slow")))  # keeps the only slot
+    waiter: asyncio.Task[Any] | None = None
+    try:
+        for _ in range(1000):
+            if backend.hits["slow"]:
+                break
+            await asyncio.sleep(0.001)
+        assert backend.hits["slow"] == 1, "the first request should have reached the server"
+        waiter = asyncio.create_task(fetcher.get_json(backend.url("/item/1")))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the waiter now waits for the slot
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert fetcher._slots.locked(), (
+            "a request cancelled while it waited for a slot gave back a slot it never had: "
+            "now more than `limit` requests can run (hold the slot with `async with`)"
+        )
+        assert backend.hits["item"] == 0
+    finally:
+        await settle(holder, *([waiter] if waiter else []))
+    assert not fetcher._slots.locked(), "a cancelled request gives its slot back"
+
+
+async def settle(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 # fetch: retries ------------------------------------------------------------------------------
 
 
@@ -275,6 +353,21 @@ async def test_fetch_gives_up_after_attempts(
     assert info.value.status == 503, "after the last attempt, its error propagates"
     assert backend.hits["flaky"] == 5, "attempts=5 means five requests in all"
     assert waits == pytest.approx([1.0, 10.0, 50.0, 50.0]), "capped at max_delay; none after last"
+
+
+@pytest.mark.task(4)
+async def test_fetch_caps_even_the_first_wait(
+    backend: Backend, session: aiohttp.ClientSession
+) -> None:
+    backend.flaky_failures = 2
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    fetcher = Fetcher(session, attempts=3, base_delay=5.0, max_delay=2.0, sleep=record)
+    assert await within(fetcher.fetch(backend.url("/flaky")), "fetch") == {"ok": True}
+    assert waits == pytest.approx([2.0, 2.0]), "no wait is longer than max_delay, the first too"
 
 
 @pytest.mark.task(4)
@@ -364,6 +457,19 @@ async def test_fetch_all_peak_in_flight_equals_limit(
         "but never more than `limit` at a time"
     )
     assert len(backend.peers) <= 3, "the shared pool reuses its connections"
+
+
+@pytest.mark.task(5)
+async def test_fetch_all_takes_any_iterable(
+    backend: Backend, session: aiohttp.ClientSession
+) -> None:
+    backend.hold_until, backend.expected = 2, 4
+    fetcher = Fetcher(session, limit=2)
+    urls = (backend.url(f"/item/{n}") for n in [3, 1, 3, 2])  # a generator, with a repeat
+    got = await within(fetcher.fetch_all(urls), "fetch_all of a generator")
+    assert got == [{"n": 3}, {"n": 1}, {"n": 3}, {"n": 2}], "one result per url, in order"
+    assert backend.hits["item"] == 4, "every url is fetched, a repeated one too"
+    assert await within(fetcher.fetch_all([]), "fetch_all([])") == []
 
 
 @pytest.mark.task(5)
