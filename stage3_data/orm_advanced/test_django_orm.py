@@ -116,6 +116,15 @@ def test_orders_needing_attention_combines_q_with_or_and_not(shop: Shop) -> None
         "before it (created__lt, not created__lte)"
     )
 
+    from .shop.models import Order
+
+    both = Order.objects.create(customer=shop.customers["Cy"], status="pending", created=T0)
+    found = [order.pk for order in orders_needing_attention(T0 + timedelta(days=4))]
+    assert found == [o3, o6, both.pk], (
+        "an order that is both pending since before the cut-off AND without a line matches "
+        "either condition: OR (|), not exclusive OR (^)"
+    )
+
 
 @pytest.mark.task(5)
 def test_take_stock_is_one_conditional_update_with_f(shop: Shop) -> None:

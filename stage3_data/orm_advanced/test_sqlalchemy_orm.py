@@ -162,10 +162,12 @@ def test_big_spenders_are_strictly_above_the_average_ties_by_name(session: Sessi
         session.add(Order(customer=Customer(name=name), status="paid", created=T0, lines=[line]))
     unpaid = Line(product=keyboard, quantity=1, unit_price=Decimal(500))
     session.add(Order(customer=Customer(name="Nil"), status="pending", created=T0, lines=[unpaid]))
+    void = Line(product=keyboard, quantity=1, unit_price=Decimal(900))
+    session.add(Order(customer=Customer(name="Ex"), status="cancelled", created=T0, lines=[void]))
     session.commit()
     assert big_spenders(session) == [("Abe", Decimal("100")), ("Zed", Decimal("100"))], (
         "the average is 70: Mid, at exactly 70, is not above it; Abe and Zed tie, by name. "
-        "Nil has paid nothing: no revenue, so not part of the average (with a 0 it would be 56)"
+        "Nil (pending) and Ex (cancelled) have paid nothing: no revenue, not in the average"
     )
 
 
