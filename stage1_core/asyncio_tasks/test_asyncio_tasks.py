@@ -63,6 +63,13 @@ async def test_gather_all_returns_results_in_input_order() -> None:
 
 
 @pytest.mark.task(1)
+async def test_gather_all_takes_any_iterable() -> None:
+    meter = Meter()
+    got = await gather_all(meter.job(i, yields=3 - i) for i in range(3))  # a generator
+    assert got == [0, 10, 20], "one result per coroutine, in input order"
+
+
+@pytest.mark.task(1)
 async def test_gather_all_cancels_siblings_when_one_fails() -> None:
     log: list[str] = []
     meter = Meter()
@@ -94,6 +101,17 @@ async def test_gather_all_raises_an_exception_group() -> None:
 async def test_with_timeout_returns_the_result_when_in_time() -> None:
     meter = Meter()
     assert await with_timeout(meter.job(4), 10.0, default=-1) == 40
+
+
+@pytest.mark.task(2)
+@pytest.mark.parametrize("result", [None, 0, False, ""])
+async def test_with_timeout_returns_a_falsy_result_as_it_is(result: object) -> None:
+    async def answer() -> object:
+        await turns(2)
+        return result
+
+    got = await with_timeout(answer(), 10.0, default="fallback")
+    assert got is result, "only a timeout gives the default; a None/0/False result is a result"
 
 
 @pytest.mark.task(2)
@@ -223,6 +241,48 @@ async def test_worker_cleans_up_when_cancelled_mid_item() -> None:
         await settle(task)
 
 
+class GatedPool(Pool):
+    """A pool with no free connection until ``free`` is set; counts the releases."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.free = asyncio.Event()
+        self.waiting = False
+        self.released: list[object] = []
+
+    async def acquire(self) -> int:
+        self.waiting = True
+        await self.free.wait()
+        return await super().acquire()
+
+    async def release(self, conn: int) -> None:
+        self.released.append(conn)
+        await super().release(conn)
+
+
+@pytest.mark.task(3)
+async def test_worker_cancelled_while_waiting_for_a_connection_releases_nothing() -> None:
+    pool, queue = GatedPool(), asyncio.Queue[str]()
+
+    async def handle(conn: int, item: str) -> None:
+        raise AssertionError("no connection yet")
+
+    task = asyncio.create_task(worker(pool, queue, handle))
+    try:
+        await run_until(lambda: pool.waiting, task)
+        await turns(3)  # still waiting in pool.acquire()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled(), "cancelled before it got a connection: still a cancellation"
+        assert (pool.released, pool.in_use) == ([], 0), (
+            "a connection that was never acquired must not be released: acquire before the "
+            "`try` whose `finally` releases"
+        )
+    finally:
+        await settle(task)
+
+
 @pytest.mark.task(3)
 async def test_worker_releases_the_connection_when_an_item_fails() -> None:
     pool, queue = Pool(), asyncio.Queue[str]()
@@ -240,6 +300,8 @@ async def test_worker_releases_the_connection_when_an_item_fails() -> None:
             "release in `finally`, not only in `except CancelledError`: a crashing item "
             "must not leak the connection"
         )
+        async with asyncio.timeout(5):  # a guard against a hang, not a timing assertion
+            await queue.join()  # hangs unless the failed item was marked task_done()
     finally:
         await settle(task)
 
@@ -274,6 +336,39 @@ async def test_cancel_and_wait_waits_for_every_cleanup() -> None:
         await settle(*tasks, failed)
 
 
+@pytest.mark.task(4)
+async def test_cancel_and_wait_reports_only_real_failures() -> None:
+    async def finished() -> str:
+        return "done"
+
+    async def cleanup_fails() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await turns(1)
+            raise OSError("close failed")  # an error during cleanup is a real failure
+
+    async def ignores_cancel() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return "ignored the cancel"  # returns normally: nothing to report
+        return "never"
+
+    done = asyncio.create_task(finished())
+    tasks = [done, asyncio.create_task(cleanup_fails()), asyncio.create_task(ignores_cancel())]
+    try:
+        await turns(2)
+        assert done.done()
+        errors = await cancel_and_wait(task for task in tasks)  # any iterable: a generator
+        assert all(task.done() for task in tasks), "wait for every task, from a generator too"
+        assert [type(e) for e in errors] == [OSError], (
+            "report exceptions only: a result (even None) or a cancellation is not a failure"
+        )
+    finally:
+        await settle(*tasks)
+
+
 # 5. map_bounded ------------------------------------------------------------------------------
 
 
@@ -287,6 +382,15 @@ async def test_map_bounded_peak_equals_limit_and_keeps_order() -> None:
         "and with 20 jobs the bound should be reached"
     )
     assert meter.in_flight == 0
+
+
+@pytest.mark.task(5)
+async def test_map_bounded_takes_any_iterable() -> None:
+    meter = Meter()
+    got = await map_bounded(meter.job, (i for i in range(6)), limit=2)  # a generator
+    assert got == [i * 10 for i in range(6)]
+    assert meter.peak == 2
+    assert await map_bounded(meter.job, [], limit=2) == []
 
 
 @pytest.mark.task(5)
