@@ -147,3 +147,126 @@ def test_timed_reports_every_call_even_on_error() -> None:
     assert (work.__name__, work.__qualname__) == ("work", qualname), (
         "functools.wraps: the timed function keeps its name for logs and introspection"
     )
+
+
+@pytest.mark.task(1)
+def test_count_calls_passes_keyword_arguments_and_counts_per_function() -> None:
+    @count_calls
+    def greet(name: str, *, punctuation: str = ".") -> str:
+        return f"hello {name}{punctuation}"
+
+    @count_calls
+    def other() -> None:
+        pass
+
+    assert greet(name="ada", punctuation="!") == "hello ada!", "pass **kwargs through as well"
+    other()
+    assert (greet.calls, other.calls) == (1, 1), (  # type: ignore[attr-defined]
+        "each decorated function has a counter of its own"
+    )
+
+
+@pytest.mark.task(2)
+def test_retry_passes_arguments_and_returns_falsy_results() -> None:
+    attempts: list[tuple[int, str]] = []
+
+    @retry(3, exceptions=(ConnectionError,), sleep=lambda _: None)
+    def lookup(key: int, *, default: str = "") -> str | None:
+        attempts.append((key, default))
+        if len(attempts) == 1:
+            raise ConnectionError("refused")
+        return None
+
+    assert lookup(7, default="x") is None, "a falsy result is a result: return it, don't retry"
+    assert attempts == [(7, "x"), (7, "x")], "every attempt gets the same *args and **kwargs"
+
+
+@pytest.mark.task(2)
+def test_retry_retries_subclasses_of_listed_errors_and_nothing_beyond() -> None:
+    flaky = Flaky(failures=2, error=ConnectionRefusedError)  # a ConnectionError, itself an OSError
+    call = retry(3, exceptions=(OSError,), sleep=lambda _: None)(flaky)
+    assert call() == "ok", "except (OSError,) catches its subclasses: isinstance, not type() is"
+    assert flaky.attempts == 3
+
+    attempts: list[int] = []
+
+    @retry(3, sleep=lambda _: None)  # the default is (Exception,)
+    def interrupted() -> None:
+        attempts.append(1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert attempts == [1], "not an Exception, so not listed by default: no bare except"
+
+
+@pytest.mark.task(2)
+def test_retry_once_means_one_attempt_and_no_sleep() -> None:
+    waits: list[float] = []
+    flaky = Flaky(failures=1)
+    call = retry(1, delay=5.0, sleep=waits.append)(flaky)
+    with pytest.raises(ConnectionError, match="attempt 1 failed"):
+        call()
+    assert (flaky.attempts, waits) == (1, []), "times=1: a single attempt, nothing to wait for"
+
+
+@pytest.mark.task(2)
+def test_retry_counts_many_attempts_by_value() -> None:
+    flaky = Flaky(failures=1_000)
+    call = retry(300, sleep=lambda _: None)(flaky)
+    with pytest.raises(ConnectionError, match="attempt 300 failed"):
+        call()
+    assert flaky.attempts == 300, "compare counts with ==, never `is` (only small ints are cached)"
+
+
+@pytest.mark.task(3)
+def test_memoize_evicts_the_least_recently_used_not_the_oldest() -> None:
+    computed: list[int] = []
+
+    @memoize(maxsize=2)
+    def square(n: int) -> int:
+        computed.append(n)
+        return n * n
+
+    square(3)
+    square(4)
+    square(3)  # a hit: 3 is now the most recently used, 4 the least
+    square(5)  # evicts 4, not 3 (first in, first out would evict 3)
+    square(3)
+    assert computed == [3, 4, 5], "a hit refreshes an entry: least recently USED goes first"
+    square(4)
+    assert computed == [3, 4, 5, 4], "4 was evicted"
+
+
+@pytest.mark.task(3)
+def test_memoize_keys_on_keyword_arguments_and_is_unbounded_by_default() -> None:
+    computed: list[tuple[int, int]] = []
+
+    @memoize()
+    def power(base: int, exp: int = 2) -> int:
+        computed.append((base, exp))
+        return int(base**exp)
+
+    assert (power(2, exp=3), power(2, exp=5), power(2)) == (8, 32, 4), (
+        "keyword arguments are part of the key"
+    )
+    for n in range(300):
+        power(n)
+    computed.clear()
+    for n in range(300):
+        power(n)
+    assert computed == [], "memoize() with no maxsize keeps every result"
+    assert power.cache_info().maxsize is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.task(4)
+def test_timed_passes_arguments_through() -> None:
+    records: list[tuple[str, float]] = []
+    ticks = iter([0.5, 1.75])  # a clock may start near 0: the call took 1.25 s
+
+    @timed(lambda name, seconds: records.append((name, seconds)), clock=lambda: next(ticks))
+    def add(a: int, *, b: int) -> int:
+        return a + b
+
+    assert add(1, b=2) == 3, "pass *args and **kwargs through, return the result"
+    assert records == [("test_timed_passes_arguments_through.<locals>.add", 1.25)]
