@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -162,6 +164,25 @@ def test_embedded_redis_is_real_and_stops() -> None:
     assert set(Path(tempfile.gettempdir()).glob("katas-redis-*")) <= before, "no folder is left"
 
 
+@contextmanager
+def served(name: str) -> Iterator[Endpoint]:
+    """The service as the chain provides it, stopped afterwards if the test started it."""
+    endpoint = provide(name)
+    try:
+        yield endpoint
+    finally:
+        if endpoint.stop:
+            endpoint.stop()
+
+
+def databases_left(names: list[str]) -> list[str]:
+    with served("postgres") as server, psycopg.connect(server.url) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def test_postgres_url_gives_each_test_its_own_database(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
@@ -189,16 +210,7 @@ def test_postgres_url_gives_each_test_its_own_database(
     result.stdout.fnmatch_lines(["*katas services*", "postgres: *"])
     created = names.read_text().split()
     assert len(set(created)) == 2 and all(n.startswith("katas_") for n in created)
-    server = provide("postgres")
-    try:
-        with psycopg.connect(server.url) as conn:
-            left = conn.execute(
-                "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (created,)
-            ).fetchall()
-        assert left == [], "each test's database is dropped after it"
-    finally:
-        if server.stop:
-            server.stop()
+    assert databases_left(created) == [], "each test's database is dropped after it"
 
 
 def test_a_run_cancelled_with_sigterm_drops_its_databases(
@@ -227,14 +239,7 @@ def test_a_run_cancelled_with_sigterm_drops_its_databases(
     output = run.communicate(timeout=60)[0].decode()
     name = names.read_text()
     assert name.startswith("katas_"), output
-    server = provide("postgres")
-    try:
-        with psycopg.connect(server.url) as conn:
-            left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
-        assert left == [], f"{name} outlived the cancelled run:\n{output}"
-    finally:
-        if server.stop:
-            server.stop()
+    assert databases_left([name]) == [], f"{name} outlived the cancelled run:\n{output}"
 
 
 def test_stale_scratch_databases_are_swept_and_others_kept() -> None:
