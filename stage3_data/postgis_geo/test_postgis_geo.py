@@ -88,6 +88,50 @@ def test_within_radius_returns_places_nearest_first_in_metres(conn: Connection) 
     assert within_radius(conn, *PONT_DES_ARTS, 300) == [], "300 m reaches nothing"
 
 
+@pytest.mark.task(1)
+def test_within_radius_includes_its_bound_and_breaks_ties_by_name(
+    engine: Engine, conn: Connection
+) -> None:
+    flore = next((lon, lat) for name, _, lon, lat in PARIS if name == "Café de Flore")
+    assert metres(within_radius(conn, *flore, 0)) == [("Café de Flore", 0.0)], (
+        "within 0 m of a place is that place: the radius is inclusive (ST_DWithin), "
+        "not ST_Distance(...) < metres"
+    )
+    with Session(engine) as session:  # two kiosks on one spot, the later name added first
+        add_places(session, [("Kiosk B", "kiosk", 2.3300, 48.8600)])
+        add_places(session, [("Kiosk A", "kiosk", 2.3300, 48.8600)])
+    assert within_radius(conn, 2.3300, 48.8600, 1) == [("Kiosk A", 0.0), ("Kiosk B", 0.0)], (
+        "equally near: by name (ORDER BY metres, name)"
+    )
+
+
+def sent_by(conn: Connection, call: Callable[[], object]) -> list[tuple[str, Any]]:
+    """``(statement, parameters)`` of everything ``call`` sends on ``conn``."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        sent.append((args[2], args[3]))
+
+    event.listen(conn.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", record)
+    return sent
+
+
+@pytest.mark.task(1)
+def test_within_radius_binds_its_values_as_parameters(conn: Connection) -> None:
+    sent = sent_by(conn, lambda: within_radius(conn, 2.3456789, 48.8567891, 432.1))
+    assert sent, "the function should run its query on the connection it is given"
+    statement = sent[-1][0]
+    for value in ("2.3456789", "48.8567891", "432.1"):
+        assert value not in statement, (
+            f"text() with named parameters (:lon, :lat, :metres), not {value} pasted into the "
+            f"SQL: {statement}"
+        )
+
+
 @pytest.mark.task(2)
 def test_nearest_orders_by_distance_and_stops_at_k(conn: Connection) -> None:
     assert nearest(conn, *ODEON, 3) == metres(
@@ -104,6 +148,10 @@ def test_district_covers_its_places_boundary_included(conn: Connection) -> None:
     )
     far_away = "POLYGON((2.0 48.0, 2.1 48.0, 2.1 48.1, 2.0 48.1, 2.0 48.0))"
     assert in_district(conn, far_away) == []
+    statement = sent_by(conn, lambda: in_district(conn, SAINT_GERMAIN))[-1][0]
+    assert "POLYGON" not in statement, (
+        f"the polygon is a bound parameter (:district), not text pasted into the SQL: {statement}"
+    )
 
 
 def plan_of(conn: Connection, call: Callable[[], object]) -> Mapping[str, Any]:
@@ -161,6 +209,11 @@ def test_gist_index_serves_nearest_and_radius_queries(conn: Connection) -> None:
 
 @pytest.mark.task(5)
 def test_orm_finds_cafes_within_radius_as_shapely_points(engine: Engine) -> None:
+    with Session(engine) as session:  # a bar and a bookshop by the bridge: not cafés
+        add_places(
+            session,
+            [("Bar du Pont", "bar", 2.33760, 48.85835), ("Bouquiniste", "books", 2.3374, 48.8582)],
+        )
     sent: list[str] = []
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -177,9 +230,15 @@ def test_orm_finds_cafes_within_radius_as_shapely_points(engine: Engine) -> None
         ("Les Deux Magots", (2.33330, 48.85400)),
         ("Café de Flore", (2.33262, 48.85406)),
         ("Le Procope", (2.33874, 48.85301)),
-    ], "cafés only (not the Louvre), nearest first, read back with to_shape as shapely Points"
+    ], (
+        "cafés only (not the Louvre, the bar, the bookshop), nearest first, read back with to_shape as shapely Points"
+    )
     assert any("ST_DWithin(places.geog" in statement for statement in sent), (
         "filter with func.ST_DWithin on the geography column, in the database"
     )
     with Session(engine) as session:
         assert cafes_within(session, Point(*PONT_DES_ARTS), 500) == []
+        at_procope = cafes_within(session, Point(2.33874, 48.85301), 0)
+    assert [name for name, _ in at_procope] == ["Le Procope"], (
+        "a café 0 m away is within 0 m: ST_DWithin's radius is inclusive"
+    )
