@@ -1,28 +1,35 @@
 """Elasticsearch over the same corpus: each test gets an index of its own, deleted after.
 
-There is no fake here: without a server (Docker, or KATAS_ELASTICSEARCH_URL) the
-``elasticsearch_service`` fixture skips these tests with the reason.
+Without a server (Docker, or KATAS_ELASTICSEARCH_URL) the ``elasticsearch_service`` fixture
+skips those tests with the reason. The tests at the end need no server: they read the settings
+and the mapping as the documents they are, and the requests each function sends to a
+``RecordingClient`` that answers with a prepared response. They judge what was asked, not what
+a real index would answer: the analyzer's effect and the ranking are judged only with a server.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
+from typing import Any, cast
 
 import pytest
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from katas.kit import Endpoint
 
 from .corpus import CORPUS
 from .es_search import (
     ANALYZER,
+    SYNONYMS,
     bulk_index,
     category_facets,
     create_index,
     filtered_search,
     highlights,
+    index_mappings,
+    index_settings,
     match_body,
     search,
 )
@@ -157,3 +164,231 @@ def test_terms_aggregation_counts_categories(es: Elasticsearch, loaded: str) -> 
         "python": 1,
         "devops": 1,
     }, "the aggregation counts the documents the query matched"
+
+
+# --- without a server: the documents and the requests ------------------------------------------
+
+
+@pytest.mark.task(5)
+def test_settings_define_one_shard_and_the_analyzer_chain_in_order() -> None:
+    settings = index_settings()
+    settings = settings.get("index", settings)  # {"index": {...}} and {...} are the same
+    assert int(settings["number_of_shards"]) == 1, "one shard: BM25 statistics are per shard"
+    assert int(settings["number_of_replicas"]) == 0, "no replica on a one-node cluster"
+    analysis = settings["analysis"]
+    analyzer = analysis["analyzer"][ANALYZER]
+    assert analyzer["type"] == "custom" and analyzer["tokenizer"] == "standard"
+    defined = analysis.get("filter", {})
+
+    def resolved(name: str) -> tuple[str, object]:
+        """(type, its one option) of a filter: defined in the settings, or built in by name."""
+        spec = defined.get(name, {"type": name})
+        kind = spec["type"]
+        if kind == "stemmer":
+            return kind, spec.get("language", spec.get("name"))
+        if kind == "synonym":
+            return kind, list(spec.get("synonyms", []))
+        if kind == "stop":
+            words = spec.get("stopwords", "_english_")  # the stop filter's default: English
+            return kind, words if isinstance(words, str) else tuple(words)
+        return kind, None
+
+    assert [resolved(name) for name in analyzer["filter"]] == [
+        ("stemmer", "possessive_english"),
+        ("lowercase", None),
+        ("asciifolding", None),
+        ("synonym", SYNONYMS),
+        ("stop", "_english_"),
+        ("stemmer", "english"),
+    ], (
+        "the filters in this order: possessives off, lower case (before the synonyms, whose rules "
+        "are lower case), accents folded, synonyms, English stop words, the English stemmer last"
+    )
+
+
+@pytest.mark.task(6)
+def test_mapping_document_is_strict_and_typed() -> None:
+    mappings = index_mappings()
+    assert mappings["dynamic"] == "strict", (
+        "dynamic: strict refuses undeclared fields ('false' would keep them unindexed)"
+    )
+    properties = mappings["properties"]
+    assert {field: spec["type"] for field, spec in properties.items()} == {
+        "title": "text",
+        "body": "text",
+        "tags": "keyword",
+        "category": "keyword",
+        "published": "date",
+    }
+    assert properties["title"]["analyzer"] == properties["body"]["analyzer"] == ANALYZER
+
+
+class RecordingClient:
+    """Stands in for an Elasticsearch client: records each search's keyword arguments (a
+    ``body`` merged in) and answers every one with ``response``."""
+
+    def __init__(self, response: Mapping[str, Any] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.response = response or {"hits": {"hits": []}}
+
+    def search(self, **kwargs: Any) -> Mapping[str, Any]:
+        self.requests.append({**(kwargs.pop("body", None) or {}), **kwargs})
+        return self.response
+
+    def as_client(self) -> Elasticsearch:
+        return cast(Elasticsearch, self)
+
+    def only_request(self) -> dict[str, Any]:
+        assert len(self.requests) == 1, f"one search request: {self.requests}"
+        return self.requests[0]
+
+
+def hits(*ids: str, **extra: Any) -> dict[str, Any]:
+    return {"hits": {"hits": [{"_id": hit_id, "_score": 1.0, **extra} for hit_id in ids]}}
+
+
+def match_text(query: Mapping[str, Any], field: str) -> object:
+    """The text of ``{"match": {field: text}}`` or of its long form ``{field: {"query": text}}``."""
+    assert list(query) == ["match"] and list(query["match"]) == [field], query
+    value = query["match"][field]
+    return value["query"] if isinstance(value, Mapping) else value
+
+
+def assert_title_boosted_multi_match(query: Mapping[str, Any], text: str) -> None:
+    assert list(query) == ["multi_match"], query
+    multi = query["multi_match"]
+    assert multi["query"] == text
+    assert sorted(multi["fields"]) == ["body", "title^3"], (
+        f"title boosted three times, body as it is: {multi['fields']}"
+    )
+    assert multi.get("type", "best_fields") == "best_fields"
+
+
+def as_list(clause: object) -> list[Any]:
+    return list(clause) if isinstance(clause, list) else [clause]
+
+
+@pytest.mark.task(7)
+def test_bulk_index_sends_one_index_action_per_article(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[object, list[dict[str, Any]], dict[str, Any]]] = []
+
+    def bulk(client: object, actions: Any, **kwargs: Any) -> tuple[int, list[object]]:
+        sent = list(actions)
+        calls.append((client, sent, kwargs))
+        return len(sent) - 1, []  # one pretend failure: the count is bulk's, not len(articles)
+
+    monkeypatch.setattr(helpers, "bulk", bulk)
+    client = RecordingClient().as_client()
+    articles = CORPUS[:3]
+    assert bulk_index(client, "idx", (a for a in articles)) == 2, (
+        "return the success count helpers.bulk reports (articles may be any iterable)"
+    )
+    assert len(calls) == 1, "one helpers.bulk call for all the articles"
+    used, actions, kwargs = calls[0]
+    assert used is client
+    assert str(kwargs.get("refresh")).lower() in ("wait_for", "true"), (
+        "refresh before returning: a search right after must see the documents"
+    )
+    for article, action in zip(articles, actions, strict=True):
+        assert action.get("_op_type", "index") == "index"
+        assert (action["_index"], action["_id"]) == ("idx", article.id), "_id: the article id"
+        assert action["_source"] == {
+            "title": article.title,
+            "body": article.body,
+            "tags": list(article.tags),
+            "category": article.category,
+            "published": article.published.isoformat(),
+        }, "the five fields, the date as ISO text, the tags as a list"
+
+
+@pytest.mark.task(8)
+def test_match_body_request_and_hit_order() -> None:
+    client = RecordingClient(hits("d05", "o02"))
+    assert match_body(client.as_client(), "idx", "running", size=7) == ["d05", "o02"], (
+        "the ids in the order of the hits: best first"
+    )
+    request = client.only_request()
+    assert request["index"] == "idx" and request.get("size") == 7, "size= is passed on"
+    assert match_text(request["query"], "body") == "running"
+
+
+@pytest.mark.task(9)
+def test_search_request_boosts_the_title() -> None:
+    client = RecordingClient(hits("d01", "d04"))
+    assert search(client.as_client(), "idx", "replication", size=3) == ["d01", "d04"]
+    request = client.only_request()
+    assert request["index"] == "idx" and request.get("size") == 3, "size= is passed on"
+    assert_title_boosted_multi_match(request["query"], "replication")
+
+
+@pytest.mark.task(10)
+def test_filtered_search_request_scores_filters_and_prefers() -> None:
+    client = RecordingClient(hits("d03"))
+    since, until = date(2024, 1, 1), date(2024, 6, 30)
+    es = client.as_client()
+    assert filtered_search(es, "idx", "index", category="db", since=since, until=until) == ["d03"]
+    filtered_search(es, "idx", "index", category="db", since=since, until=until, prefer_tags=["a"])
+    plain, preferring = (request["query"]["bool"] for request in client.requests)
+    for query in (plain, preferring):
+        (must,) = as_list(query["must"])
+        assert_title_boosted_multi_match(must, "index")
+        filters = as_list(query["filter"])
+        terms = [f["term"]["category"] for f in filters if "term" in f]
+        assert [t["value"] if isinstance(t, Mapping) else t for t in terms] == ["db"], (
+            "a term query on category, in filter context"
+        )
+        (dates,) = [f["range"]["published"] for f in filters if "range" in f]
+        assert {k: str(v) for k, v in dates.items() if k in ("gte", "lte", "gt", "lt")} == {
+            "gte": "2024-01-01",
+            "lte": "2024-06-30",
+        }, "a range on published: since and until both included (gte, lte)"
+    assert not as_list(plain.get("should", [])), "no preferred tags: no should clause"
+    (should,) = as_list(preferring["should"])
+    assert should == {"terms": {"tags": ["a"]}}, "should: a terms query on tags"
+    assert "minimum_should_match" not in preferring or preferring["minimum_should_match"] == 0, (
+        "should only re-orders: it must not become a condition"
+    )
+
+
+@pytest.mark.task(11)
+def test_highlight_request_and_fragments() -> None:
+    fragment = {"highlight": {"body": ["Autovacuum <em>runs</em> in the background"]}}
+    client = RecordingClient(hits("d05", **fragment))
+    assert highlights(client.as_client(), "idx", "running") == {
+        "d05": ["Autovacuum <em>runs</em> in the background"]
+    }
+    request = client.only_request()
+    assert match_text(request["query"], "body") == "running"
+    highlight = request["highlight"]
+    assert "body" in highlight["fields"], "highlight the body"
+    assert highlight.get("pre_tags", ["<em>"]) == ["<em>"], "<em> around the matched words"
+    assert highlight.get("post_tags", ["</em>"]) == ["</em>"]
+
+
+@pytest.mark.task(12)
+def test_facet_request_is_an_aggregation_without_hits() -> None:
+    buckets = [{"key": "databases", "doc_count": 4}, {"key": "python", "doc_count": 1}]
+    client = RecordingClient()
+    es = client.as_client()
+    # The aggregation's name is the learner's: answer under whichever name was asked for.
+    original = client.search
+
+    def answer(**kwargs: Any) -> Mapping[str, Any]:
+        original(**kwargs)
+        aggs = client.requests[-1].get("aggs", client.requests[-1].get("aggregations", {}))
+        return {"hits": {"hits": []}, "aggregations": {name: {"buckets": buckets} for name in aggs}}
+
+    client.search = answer  # type: ignore[method-assign]
+    assert category_facets(es, "idx") == {"databases": 4, "python": 1}
+    assert category_facets(es, "idx", "postgresql") == {"databases": 4, "python": 1}
+    everything, matching = client.requests
+    for request in (everything, matching):
+        assert request["size"] == 0, "size=0: the buckets are the answer, no hits needed"
+        aggs = request.get("aggs", request.get("aggregations"))
+        assert aggs and len(aggs) == 1, "one aggregation"
+        (terms,) = aggs.values()
+        assert terms["terms"]["field"] == "category", "a terms aggregation on the keyword field"
+    assert everything.get("query", {"match_all": {}}) == {"match_all": {}}, (
+        "no text: every document counts (match_all)"
+    )
+    assert_title_boosted_multi_match(matching["query"], "postgresql")

@@ -75,6 +75,13 @@ def test_title_matches_rank_above_body_matches(conn: Conn) -> None:
     )
     ranks = [rank for _id, rank in hits]
     assert ranks == sorted(ranks, reverse=True) and ranks[0] > ranks[1], "ts_rank, best first"
+    expected = conn.execute(
+        "SELECT id, ts_rank(search, websearch_to_tsquery('english', 'replication')) FROM articles"
+        " WHERE id IN ('d01', 'd04', 'd09') ORDER BY 2 DESC, id"
+    ).fetchall()
+    assert hits == [(i, pytest.approx(rank)) for i, rank in expected], (
+        "the rank column is ts_rank(search, query): the default weights, no normalization"
+    )
 
 
 @pytest.mark.parametrize(
