@@ -313,6 +313,27 @@ async def test_pagination_links_and_total(app: FastAPI, client: httpx.AsyncClien
 
 
 @pytest.mark.task(3)
+async def test_pagination_when_the_total_divides_evenly(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    seed(app, 20)
+    last = await client.get("/books", params={"page": 2, "limit": 10})
+    assert [b["id"] for b in last.json()["items"]] == list(range(11, 21))
+    assert links(last) == {"first": page(1), "prev": page(1), "last": page(2)}, (
+        "20 books in pages of 10 are 2 pages: last = ceil(total / limit), and no next on it"
+    )
+    past = await client.get("/books", params={"page": 3, "limit": 10})
+    assert (past.status_code, past.json()["items"], past.json()["total"]) == (200, [], 20), (
+        "a page past the end is empty"
+    )
+    assert links(past) == {"first": page(1), "prev": page(2), "last": page(2)}, (
+        "one past the last page: back to the last, and no next"
+    )
+    exact = await client.get("/books", params={"limit": 20})
+    assert links(exact) == {"first": page(1, 20), "last": page(1, 20)}, "one full page"
+
+
+@pytest.mark.task(3)
 async def test_page_size_is_capped(app: FastAPI, client: httpx.AsyncClient) -> None:
     seed(app, MAX_PAGE_SIZE + 5)
     huge = await client.get("/books", params={"limit": 10_000})
@@ -358,3 +379,48 @@ def test_etag_comparison_rules() -> None:
     assert etag_listed('W/"a"', '"a"', weak=True), "the weak comparison ignores W/"
     assert not etag_listed('W/"a"', '"a"', weak=False), "the strong comparison never matches W/"
     assert not etag_listed('"ab"', '"a"', weak=True), "tags compare whole, not by prefix"
+    assert not etag_listed('"ab"', '"a"', weak=False)
+    assert not etag_listed('"a"', '"ab"', weak=True), "nor as a prefix of the tag"
+    assert etag_listed("*", '"a"', weak=True), "If-None-Match: * matches any current one too"
+    assert etag_listed('"x",W/"a"', '"a"', weak=True), "a weak tag later in the list, no space"
+    assert not etag_listed('"x",W/"a"', '"a"', weak=False)
+    assert not etag_listed('"x", "y"', '"a"', weak=True), "no tag of the list names it"
+
+
+@pytest.mark.task(4)
+async def test_if_none_match_star_is_304(app: FastAPI, client: httpx.AsyncClient) -> None:
+    [book] = seed(app, 1)
+    cached = await client.get(f"/books/{book.id}", headers={"If-None-Match": "*"})
+    assert (cached.status_code, cached.content) == (304, b""), "* names any current version"
+
+
+@pytest.mark.task(6)
+async def test_put_if_match_star_or_a_list_naming_the_current_etag(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    [book] = seed(app, 1)
+    url = f"/books/{book.id}"
+    update = {"isbn": book.isbn, "title": "Revised", "author": "Anon"}
+    star = await client.put(url, json=update, headers={"If-Match": "*"})
+    assert star.status_code == 200, "If-Match: * means 'only if it exists', and it does"
+    etag = star.headers["etag"]
+    listed = await client.put(
+        url, json={**update, "title": "Third"}, headers={"If-Match": f'"older", {etag}'}
+    )
+    assert listed.status_code == 200, "If-Match may list several tags; one is the current"
+    current = repo(app).get(book.id)
+    assert current is not None and current.title == "Third"
+
+
+@pytest.mark.task(7)
+async def test_delete_checks_existence_before_if_match(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    [book] = seed(app, 1)
+    missing = await client.delete("/books/99", headers={"If-Match": '"stale"'})
+    assert (missing.status_code, missing.json()) == (404, {"detail": "book 99 not found"}), (
+        "absent first: a repeated DELETE is a 404 whatever If-Match says"
+    )
+    star = await client.delete(f"/books/{book.id}", headers={"If-Match": "*"})
+    assert (star.status_code, star.content) == (204, b""), "If-Match: * and the book exists"
+    assert repo(app).get(book.id) is None
