@@ -141,16 +141,49 @@ def test_parse_user_builds_a_user_row() -> None:
     [
         ({"id": "7", "email": "ann@example.com"}, "id"),
         ({"id": True, "email": "ann@example.com"}, "id"),
+        ({"id": False, "email": "ann@example.com"}, "id"),
+        ({"email": "ann@example.com"}, "id"),
+        ({"id": 7.0, "email": "ann@example.com"}, "id"),
+        ({"id": 7, "email": b"ann@example.com"}, "email"),
         ({"id": 7}, "email"),
         ({"id": 7, "email": "ann@example.com", "nickname": 5}, "nickname"),
         ({"id": 7, "email": "ann@example.com", "nickname": None}, "nickname"),
     ],
-    ids=["id-str", "id-bool", "email-missing", "nickname-int", "nickname-none"],
+    ids=[
+        "id-str",
+        "id-true",
+        "id-false",
+        "id-missing",
+        "id-float",
+        "email-bytes",
+        "email-missing",
+        "nickname-int",
+        "nickname-none",
+    ],
 )
 @pytest.mark.task(3)
 def test_parse_user_rejects_wrong_types(data: dict[str, object], key: str) -> None:
-    with pytest.raises(TypeError, match=key):
+    with pytest.raises(TypeError, match=rf"\b{key}\b"):  # the key itself, not "invalid"
         typed.parse_user(data)
+
+
+@pytest.mark.task(3)
+def test_parse_user_accepts_falsy_values_and_subclasses_of_the_types() -> None:
+    class UserId(int):
+        pass
+
+    class Email(str):
+        pass
+
+    row = typed.parse_user({"id": 0, "email": "", "nickname": ""})
+    assert row == {"id": 0, "email": "", "nickname": ""}, (
+        "0 and '' have the right types: check types with isinstance, not truthiness; "
+        "a present nickname is kept even when empty"
+    )
+    sub = typed.parse_user({"id": UserId(5), "email": Email("ann@example.com")})
+    assert sub == {"id": 5, "email": "ann@example.com"}, (
+        "isinstance, not `type(x) is int`: a subclass of int is an int (bool is the exception)"
+    )
 
 
 @pytest.mark.task(4)
