@@ -249,21 +249,30 @@ async def test_slow_client_is_dropped_and_fast_clients_miss_nothing(
 class FakeSocket:
     """Stands in for a WebSocket: records what is sent and closed; can fail or hang."""
 
-    def __init__(self, *, send_limit: int | None = None, close_hangs: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        send_limit: int | None = None,
+        send_error: Exception | None = None,
+        close_hangs: bool = False,
+        close_error: Exception | None = None,
+    ) -> None:
         self.sent: list[Event] = []
         self.closed: list[tuple[int, str | None]] = []
         self.send_limit, self.close_hangs = send_limit, close_hangs
+        self.send_error = send_error
+        self.close_error = close_error or WebSocketDisconnect(code=1006)
 
     async def send_json(self, data: Event) -> None:
         if self.send_limit is not None and len(self.sent) >= self.send_limit:
-            raise WebSocketDisconnect(code=1006)  # the peer vanished
+            raise self.send_error or WebSocketDisconnect(code=1006)  # the peer vanished
         self.sent.append(data)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed.append((code, reason))
         if self.close_hangs:
             await hang()  # a peer that never completes the close handshake
-        raise WebSocketDisconnect(code=1006)  # the connection is already gone
+        raise self.close_error  # the connection is already gone
 
 
 def fake_member(room: ChatRoom, name: str, socket: FakeSocket) -> Member:
@@ -340,3 +349,52 @@ async def test_leave_cancels_and_awaits_the_writer_and_the_closer() -> None:
     assert queued(alice) == [{"type": "leave", "name": "carol", "reason": "too slow"}], (
         "a dropped member was announced once already: no second, 'disconnected' leave"
     )
+
+
+@pytest.mark.task(2)
+async def test_broadcast_queues_in_order_then_drops_the_overflowing() -> None:
+    room = ChatRoom(TOKENS, max_queue=2)
+    alice = fake_member(room, "alice", FakeSocket())
+    carol = fake_member(room, "carol", FakeSocket())
+    bob = fake_member(room, "bob", FakeSocket())
+    carol.queue.put_nowait(chat("alice", "backlog 1"))
+    carol.queue.put_nowait(chat("alice", "backlog 2"))  # carol's queue is full
+    room.broadcast(chat("alice", "hi"))
+    leave = {"type": "leave", "name": "carol", "reason": "too slow"}
+    assert queued(alice) == queued(bob) == [chat("alice", "hi"), leave], (
+        "every member sees the event, then the drop it caused: drop after the loop, never mid-way"
+    )
+    assert room.names() == ["alice", "bob"]
+    room.broadcast({"type": "error", "error": "only for bob"}, to=[bob])
+    assert (queued(alice), queued(bob)) == ([], [{"type": "error", "error": "only for bob"}])
+    room.broadcast(chat("alice", "nobody"), to=[])
+    assert queued(alice) == queued(bob) == [], "to=[] is nobody (only None means everyone)"
+    assert carol.closer is not None
+    async with asyncio.timeout(TIMEOUT):
+        await carol.closer
+
+
+@pytest.mark.task(3)
+async def test_drop_ignores_a_close_after_the_connection_closed() -> None:
+    room = ChatRoom(TOKENS)
+    # Starlette's close() raises RuntimeError once a close was sent or the socket is gone.
+    socket = FakeSocket(close_error=RuntimeError('Cannot call "send" once a close message'))
+    carol = fake_member(room, "carol", socket)
+    room.drop(carol, 1008, "bye")
+    assert carol.closer is not None
+    async with asyncio.timeout(TIMEOUT):
+        await carol.closer  # must not raise: the connection is already gone
+    assert socket.closed == [(1008, "bye")], "the code and reason it was given"
+
+
+@pytest.mark.task(4)
+async def test_writer_does_not_hide_a_send_error_that_is_not_a_disconnect() -> None:
+    room = ChatRoom(TOKENS)
+    socket = FakeSocket(send_limit=1, send_error=TypeError("Object of type set is not JSON"))
+    bob = fake_member(room, "bob", socket)
+    for i in range(2):
+        bob.queue.put_nowait(chat("alice", str(i)))
+    with pytest.raises(TypeError, match="not JSON"):
+        async with asyncio.timeout(TIMEOUT):
+            await room.write(bob)  # a bug, not a vanished peer: it must show in the log
+    assert socket.sent == [chat("alice", "0")]
