@@ -79,7 +79,8 @@ def test_title_matches_rank_above_body_matches(conn: Conn) -> None:
         "SELECT id, ts_rank(search, websearch_to_tsquery('english', 'replication')) FROM articles"
         " WHERE id IN ('d01', 'd04', 'd09') ORDER BY 2 DESC, id"
     ).fetchall()
-    assert hits == [(i, pytest.approx(rank)) for i, rank in expected], (
+    want: list[tuple[str, object]] = [(i, pytest.approx(rank)) for i, rank in expected]
+    assert list(hits) == want, (
         "the rank column is ts_rank(search, query): the default weights, no normalization"
     )
 
