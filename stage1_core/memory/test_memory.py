@@ -109,3 +109,13 @@ def test_slot_point_is_smaller() -> None:
         f"__slots__ instance {slot_size:.0f} B vs {dict_size:.0f} B with a __dict__: "
         "slots should save at least 30%"
     )
+
+
+@pytest.mark.task(1)
+def test_parse_requests_skips_every_kind_of_blank_line() -> None:
+    lines = ["", "1 GET /a 200 5\n", "   \n", "\t\r\n", "\n", "2 POST /b 503 9"]  # last: no \n
+    assert list(parse_requests(lines)) == [
+        Request("GET", "/a", 200, 5),
+        Request("POST", "/b", 503, 9),
+    ], "a blank line is empty or only whitespace: skip it whatever the whitespace"
+    assert list(parse_requests([])) == []
