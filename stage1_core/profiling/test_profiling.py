@@ -147,3 +147,58 @@ def test_fast_report_makes_far_fewer_calls() -> None:
     assert fast * 10 < naive, (
         f"the fix must remove the customers x orders work: {fast} calls vs {naive} naive"
     )
+
+
+@pytest.mark.task(1)
+def test_profile_call_passes_keyword_arguments() -> None:
+    def scale(value: int, *, factor: int = 1) -> int:
+        return value * factor
+
+    result, stats = profile_call(scale, 7, factor=3)
+    assert result == 21, "pass **kwargs through to func"
+    assert stats.get_stats_profile().func_profiles["scale"].ncalls == "1"
+
+
+def called_10_times() -> None:
+    pass
+
+
+def also_10_times() -> None:
+    pass
+
+
+def called_9_times() -> None:
+    pass
+
+
+def tie_workload() -> None:
+    for _ in range(10):
+        called_10_times()
+        also_10_times()
+    for _ in range(9):
+        called_9_times()
+
+
+@pytest.mark.task(2)
+def test_hottest_breaks_ties_by_name_and_compares_counts_as_numbers() -> None:
+    stats = stats_of(tie_workload)
+    assert hottest(stats, 3, by="ncalls") == [
+        ("also_10_times", 10),
+        ("called_10_times", 10),
+        ("called_9_times", 9),
+    ], "10 > 9 as numbers (not as strings), and equal counts are ordered by name, A to Z"
+    assert hottest(stats, 0, by="ncalls") == [], "n=0 asks for nothing"
+
+
+@pytest.mark.task(3)
+def test_fast_report_keeps_customers_whose_orders_total_zero() -> None:
+    customers = [Customer(1, "Free", "free@example.com"), Customer(2, "Paid", "paid@example.com")]
+    orders = [Order(1, " FREE@example.com", 0), Order(2, "paid@example.com", 250)]
+    assert (
+        fast_report(customers, orders)
+        == build_report(customers, orders)
+        == [
+            "Free <free@example.com>: 0.00",
+            "Paid <paid@example.com>: 2.50",
+        ]
+    ), "a customer with orders is listed even when they sum to 0: test `in totals`"
