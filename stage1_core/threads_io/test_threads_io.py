@@ -74,6 +74,14 @@ def test_map_io_returns_results_in_input_order_not_completion_order() -> None:
 
 
 @pytest.mark.task(1)
+def test_map_io_takes_any_iterable() -> None:
+    probe = PeakProbe(parties=2)
+    got = map_io(probe, (i for i in range(4)), max_workers=2)  # a generator: no len(), one pass
+    assert got == [0, 1, 4, 9], "one result per item, in input order"
+    assert map_io(probe, [], max_workers=2) == [], "no items, no calls, no results"
+
+
+@pytest.mark.task(1)
 def test_map_io_raises_the_error_of_a_failed_call() -> None:
     def fetch(i: int) -> int:
         if i == 3:
