@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import inspect
 import os
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,6 +22,8 @@ from .processes_cpu import (
     split_range,
     why_not_picklable,
 )
+
+T = TypeVar("T")
 
 
 def square_and_pid(x: int) -> tuple[int, int]:
@@ -39,6 +44,37 @@ def test_parallel_map_runs_in_worker_processes_in_input_order() -> None:
         f"chunksize=4 sends items 0-3 and 4-7 to a worker as two messages, one process each; "
         f"got pids {pids}: pass chunksize on to Executor.map"
     )
+
+
+@pytest.mark.task(1)
+def test_parallel_map_passes_workers_and_chunksize_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    pools: list[dict[str, Any]] = []
+    maps: list[dict[str, Any]] = []
+
+    class RecordingPool(ProcessPoolExecutor):
+        """The real pool; it notes what it was asked for (the test cannot count workers)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(inspect.signature(ProcessPoolExecutor).bind(*args, **kwargs).arguments)
+            super().__init__(*args, **kwargs)
+
+        def map(
+            self, fn: Callable[..., T], *iterables: Iterable[Any], **kwargs: Any
+        ) -> Iterator[T]:
+            maps.append(kwargs)
+            return super().map(fn, *iterables, **kwargs)
+
+    for module in (processes_cpu, concurrent.futures, concurrent.futures.process):
+        monkeypatch.setattr(module, "ProcessPoolExecutor", RecordingPool)
+    got = parallel_map(square_and_pid, range(6), workers=3, chunksize=2)
+    assert [square for square, _ in got] == [x * x for x in range(6)]
+    assert len(pools) == 1, "one ProcessPoolExecutor per parallel_map call"
+    assert pools[0].get("max_workers") == 3, (
+        "pass workers on as max_workers: the pool's default is one worker per CPU"
+    )
+    context = pools[0].get("mp_context")
+    assert context is not None and context.get_start_method() == "spawn", "mp_context=SPAWN"
+    assert [m.get("chunksize") for m in maps] == [2], "pass chunksize on to the pool's map"
 
 
 SETTING = "as imported"
@@ -90,9 +126,22 @@ def test_parallel_map_cannot_send_a_lambda_to_a_process() -> None:
         (10, 3, [4, 3, 3]),
         (2, 5, [1, 1]),
         (7, 1, [7]),
+        (3, 3, [1, 1, 1]),
+        (1, 4, [1]),
+        (11, 4, [3, 3, 3, 2]),
         (0, 3, []),
     ],
-    ids=["even", "remainder 2", "remainder 1", "k > n", "k = 1", "n = 0"],
+    ids=[
+        "even",
+        "remainder 2",
+        "remainder 1",
+        "k > n",
+        "k = 1",
+        "k = n",
+        "n = 1",
+        "remainder 3",
+        "n = 0",
+    ],
 )
 @pytest.mark.task(2)
 def test_split_range_makes_nearly_equal_contiguous_chunks(n: int, k: int, sizes: list[int]) -> None:
@@ -109,19 +158,20 @@ def test_split_range_makes_nearly_equal_contiguous_chunks(n: int, k: int, sizes:
 
 @pytest.mark.task(3)
 def test_parallel_count_primes_sends_one_task_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[object, list[range]]] = []
+    calls: list[tuple[object, list[range], dict[str, Any]]] = []
 
-    def spy(func: Callable[[range], int], items: Iterable[range], **_: Any) -> list[int]:
+    def spy(func: Callable[[range], int], items: Iterable[range], **options: Any) -> list[int]:
         chunks = list(items)
-        calls.append((func, chunks))
+        calls.append((func, chunks, options))
         return [func(chunk) for chunk in chunks]  # in-process: this test checks the plumbing
 
     monkeypatch.setattr(processes_cpu, "parallel_map", spy)
-    assert parallel_count_primes(10_000, workers=2, chunks=8) == 1229, (
+    assert parallel_count_primes(10_000, workers=3, chunks=8) == 1229, (
         "there are 1229 primes below 10 000"
     )
     assert len(calls) == 1, "one parallel_map call hands all the chunks to the pool"
-    func, chunks = calls[0]
+    func, chunks, options = calls[0]
+    assert options.get("workers") == 3, "pass workers on to parallel_map"
     assert func is count_primes_in, "each task counts one chunk with count_primes_in"
     assert chunks == split_range(10_000, 8), "one task per chunk of split_range(limit, chunks)"
 
