@@ -320,6 +320,21 @@ async def test_exception_after_the_response_started_is_reraised(
 
 
 @pytest.mark.task(5)
+async def test_app_that_returns_without_a_response_is_logged_as_500(
+    ticks: Ticks, access_log: AccessLog
+) -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        return None  # a bug: no http.response.start at all; the server answers 500 for it
+
+    sent = await call_raw(RequestLogMiddleware(silent, clock=ticks), http_scope("/silent"))
+    assert sent == [], "the app raised nothing: the middleware adds no response of its own"
+    assert [(f["status"], f["duration_ms"]) for f in access_log.fields()] == [(500, 250.0)], (
+        "no status was sent, so the server's 500 is what the client got"
+    )
+    assert access_log.records[0].levelname == "ERROR"
+
+
+@pytest.mark.task(5)
 async def test_cancellation_is_not_swallowed(tokens: dict[str, str]) -> None:
     entered = asyncio.Event()
 
