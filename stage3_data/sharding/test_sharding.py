@@ -374,6 +374,9 @@ def test_user_ids_in_reads_only_the_top_level_and_terms_on_user_id() -> None:
     )
     assert pinned(Order.user_id != 7) is None, "user_id != 7 pins nothing: only == and IN do"
     assert pinned(Order.user_id > 7) is None, "nor does a range on user_id"
+    assert pinned(Order.user_id > 3, Order.user_id == 9) == {9}, (
+        "a term that pins nothing is skipped; the terms after it still count"
+    )
     assert pinned(Order.order_no == 7) is None, "a condition on another column pins no user"
     assert pinned(Order.amount == 3, Order.order_no.in_([1, 2])) is None
     assert pinned(or_(Order.user_id == 7, Order.user_id == 8)) is None, "an OR pins nothing"
