@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, make_url, select, text
 from sqlalchemy.exc import IntegrityError, MissingGreenlet
@@ -69,6 +70,50 @@ async def test_engine_runs_on_asyncpg(postgres_url: str, engine: AsyncEngine) ->
         assert await conn.scalar(text("SELECT 1")) == 1
 
 
+@pytest.mark.task(1)
+async def test_engine_keeps_every_part_of_the_url() -> None:
+    url = "postgresql://kata:p%40ss%3Aw0rd%2F%3F@db.example.com:6543/shop?application_name=katas"
+    engine = make_engine(url)  # creating an engine connects to nothing yet
+    try:
+        assert engine.url.drivername == "postgresql+asyncpg"
+        assert (
+            engine.url.username,
+            engine.url.password,
+            engine.url.host,
+            engine.url.port,
+            engine.url.database,
+            dict(engine.url.query),
+        ) == (
+            "kata",
+            "p@ss:w0rd/?",
+            "db.example.com",
+            6543,
+            "shop",
+            {"application_name": "katas"},
+        ), (
+            "only the driver changes: user, password (str(url) would mask it as ***), host, port, "
+            "database and query stay as they were"
+        )
+    finally:
+        await engine.dispose()
+    engine = make_engine("postgresql+psycopg://kata@db.example.com/shop")
+    try:
+        assert engine.dialect.driver == "asyncpg", "a URL naming another driver gets asyncpg too"
+        assert engine.url.database == "shop"
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.task(2)
+async def test_sessions_come_from_an_async_sessionmaker_bound_to_the_engine(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    assert isinstance(sessionmaker, async_sessionmaker)
+    async with sessionmaker() as session:
+        assert isinstance(session, AsyncSession)
+        assert session.bind is engine, "the sessions use the engine they were made for"
+
+
 @pytest.mark.task(2)
 async def test_objects_survive_commit(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as session:
@@ -98,6 +143,21 @@ async def test_the_articles_query_returns_user_objects(
     )
     assert [(user.id, user.name) for user in alices] == [(1, "Alice"), (3, "Alice")]
     assert nobody == []
+
+
+@pytest.mark.task(3)
+async def test_users_named_matches_the_whole_name_ordered_by_id(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_users(sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        # Stored in this order, so a query without ORDER BY returns 10 before 7.
+        session.add_all([User(id=10, name="Dora"), User(id=7, name="Dora")])
+    async with sessionmaker() as session:
+        doras = await users_named(session, "Dora")
+        assert [user.id for user in doras] == [7, 10], "ordered by id, not as stored"
+        assert await users_named(session, "alice") == [], "== compares exactly (no ILIKE)"
+        assert await users_named(session, "Ali") == [], "== compares the whole name"
 
 
 @pytest.mark.task(4)
@@ -178,6 +238,48 @@ async def test_parallel_sessions_each_check_out_their_own_connection(
     assert pool.checkedout() == 0, "every session closed: every connection back in the pool"
 
 
+class CountFailed(Exception):
+    pass
+
+
+@pytest.mark.task(5)
+async def test_one_failing_count_cancels_the_others(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_users(sessionmaker)
+
+    def fail_for_user_99(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "posts" in statement and 99 in tuple(parameters or ()):
+            raise CountFailed("the count for user 99 failed")
+
+    event.listen(engine.sync_engine, "before_cursor_execute", fail_for_user_99)
+    async with engine.connect() as locker:
+        # Hold the posts table: the other counts cannot finish while the one for 99 fails.
+        await locker.execute(text("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE"))
+        before = asyncio.all_tasks()
+        try:
+            with pytest.raises(Exception) as raised:  # a group (TaskGroup) or the error itself
+                await post_counts(sessionmaker, [1, 2, 3, 99])
+            left = {task for task in asyncio.all_tasks() - before if not task.done()}
+            assert not left, (
+                f"a count failed and {len(left)} others kept running: when one task fails the "
+                "others must be cancelled before the error propagates (asyncio.TaskGroup does "
+                "it; a bare gather leaves them running)"
+            )
+        finally:
+            await locker.rollback()  # release the lock
+            leftovers = asyncio.all_tasks() - before - {asyncio.current_task()}
+            await asyncio.gather(*leftovers, return_exceptions=True)
+    errors = (
+        list(raised.value.exceptions)
+        if isinstance(raised.value, BaseExceptionGroup)
+        else [raised.value]
+    )
+    assert any(isinstance(error, CountFailed) for error in errors), (
+        f"the failed count's error should propagate: {errors!r}"
+    )
+
+
 async def balances(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     async with sessionmaker() as session:
         rows = await session.execute(select(Account.owner, Account.balance))
@@ -218,6 +320,24 @@ async def test_a_transfer_failing_halfway_changes_nothing(
     with pytest.raises(LookupError):
         await transfer(sessionmaker, 1, 99, 100)
     assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, "no account 99"
+    with pytest.raises(LookupError):
+        await transfer(sessionmaker, 99, 1, 100)
+    assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, "no account 99"
+    with pytest.raises(LookupError):  # not IntegrityError: the accounts are checked first
+        await transfer(sessionmaker, 1, 99, 501)
+    assert await balances(sessionmaker) == {"alice": 500, "bob": 999_950}, "no account 99"
+
+
+@pytest.mark.task(6)
+async def test_a_transfer_may_empty_an_account_or_fill_it_to_the_cap(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await open_accounts(sessionmaker, bob=999_500)
+    await transfer(sessionmaker, 1, 2, 500)
+    assert await balances(sessionmaker) == {"alice": 0, "bob": 1_000_000}, (
+        "0 and the cap are both allowed (BETWEEN is inclusive): leave the range check to the "
+        "database, whose CHECK raises IntegrityError"
+    )
 
 
 @pytest.mark.task(6)
@@ -261,3 +381,39 @@ async def test_opposite_transfers_lock_in_id_order_and_never_deadlock(
         f"deadlock ({results}); lock both rows in id order, in one SELECT ... ORDER BY id FOR UPDATE"
     )
     assert await balances(sessionmaker) == {"alice": 510, "bob": 490}
+
+
+@pytest.mark.task(6)
+async def test_a_waiting_transfer_holds_no_lock_on_the_higher_id(
+    postgres_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await open_accounts(sessionmaker, bob=500)
+    async with engine.begin() as conn:
+        # Rewrite account 1, so its row lies after account 2's, and ANALYZE, so the planner
+        # reads the two-row table in storage order (a Seq Scan) rather than by the primary key.
+        await conn.execute(text("UPDATE accounts SET balance = balance WHERE id = 1"))
+        await conn.execute(text("ANALYZE accounts"))
+    async with engine.connect() as locker:
+        await locker.execute(text("SELECT id FROM accounts WHERE id = 1 FOR UPDATE"))
+        moving = asyncio.create_task(transfer(sessionmaker, 1, 2, 10))
+        waiting = 0
+        for _ in range(100):  # up to ~5 s, until the transfer waits for account 1
+            waiting = await lock_waiters(locker)
+            if waiting == 1 or moving.done():
+                break
+            await asyncio.sleep(0.05)
+        try:
+            assert waiting == 1, "the transfer should wait for account 1, which is locked"
+            async with await psycopg.AsyncConnection.connect(postgres_url) as probe:
+                try:
+                    await probe.execute("SELECT id FROM accounts WHERE id = 2 FOR UPDATE NOWAIT")
+                except psycopg.errors.LockNotAvailable:
+                    pytest.fail(
+                        "while waiting for account 1 the transfer already held account 2: rows "
+                        "come back in storage order unless the locking SELECT has ORDER BY id"
+                    )
+        finally:
+            await locker.rollback()  # release account 1
+            await asyncio.gather(moving, return_exceptions=True)
+    await moving
+    assert await balances(sessionmaker) == {"alice": 490, "bob": 510}
