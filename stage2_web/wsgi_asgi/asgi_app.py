@@ -120,7 +120,10 @@ async def send_stream(send: Send, chunks: AsyncIterator[bytes]) -> None:
 
 
 class AsgiApp:
-    """``await app(scope, receive, send)`` for the ``lifespan`` and ``http`` scopes."""
+    """``await app(scope, receive, send)`` for the ``lifespan`` and ``http`` scopes.
+
+    A ``websocket`` scope is refused (a 403 to the upgrade request); any other scope type raises.
+    """
 
     def __init__(
         self,
@@ -142,7 +145,11 @@ class AsgiApp:
             if self.log_requests:
                 self.events.append(f"{scope['method']} {scope['path']}")
             await self.http(scope, receive, send)
-        else:  # "websocket": not served here; the server turns the error into a refusal
+        elif scope["type"] == "websocket":
+            # Not served here: refuse the handshake. Raising instead would make the server answer
+            # the upgrade request with a 500, as if the app had crashed.
+            await self.websocket(receive, send)
+        else:  # the spec: an app raises on a scope type it does not know
             raise RuntimeError(f"unsupported ASGI scope type {scope['type']!r}")
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
@@ -170,6 +177,20 @@ class AsgiApp:
                     await self.resource.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+        # kata: end
+
+    async def websocket(self, receive: Receive, send: Send) -> None:
+        """Refuse a WebSocket: this app serves none.
+
+        Receive the ``websocket.connect`` message, then send
+        ``{"type": "websocket.close", "code": 1008}`` (policy violation) without accepting: a close
+        before ``websocket.accept`` makes the server answer the upgrade request with HTTP 403.
+        Send nothing if the client already left (``websocket.disconnect``).
+        """
+        # kata: begin receive websocket.connect, then send websocket.close (code 1008) without accepting
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.close", "code": 1008})
         # kata: end
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:

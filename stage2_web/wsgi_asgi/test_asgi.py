@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from .asgi_app import AsgiApp, Message, Resource
 from .conftest import LIMIT, RawResponse, Served
@@ -241,6 +243,29 @@ async def test_lifespan_reports_a_failed_startup() -> None:
     )
 
 
+@pytest.mark.task(9)
+async def test_a_websocket_is_refused_and_an_unknown_scope_raises() -> None:
+    incoming: list[Message] = [{"type": "websocket.connect"}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "path": "/hello", "headers": []}
+    await AsgiApp()(scope, receive, send)
+    assert (sent, incoming) == ([{"type": "websocket.close", "code": 1008}], []), (
+        "receive websocket.connect, then close without accepting: the server answers 403"
+    )
+    incoming, sent[:] = [{"type": "websocket.disconnect", "code": 1006}], []
+    await AsgiApp()(scope, receive, send)
+    assert (sent, incoming) == ([], []), "the client left before the handshake: nobody to refuse"
+    with pytest.raises(RuntimeError, match="unsupported ASGI scope type"):
+        await AsgiApp()({"type": "telepathy"}, receive, send)
+
+
 # --- served by uvicorn, over real sockets ---------------------------------------------------
 
 
@@ -303,4 +328,13 @@ def test_uvicorn_runs_startup_before_the_first_request_and_shutdown_after(
     asgi_server.stop()
     assert asgi_server.events == ["resource opened", "GET /hello", "resource closed"], (
         "lifespan.startup runs before the server accepts requests; lifespan.shutdown after"
+    )
+
+
+@pytest.mark.task(9)
+def test_uvicorn_answers_a_websocket_upgrade_with_403_not_500(asgi_server: Served) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://127.0.0.1:{asgi_server.port}/hello", open_timeout=5)
+    assert refused.value.response.status_code == 403, (
+        "a websocket.close before websocket.accept is a refusal (403); an exception would be a 500"
     )
