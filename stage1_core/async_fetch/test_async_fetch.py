@@ -50,6 +50,7 @@ class Backend:
         self.answered: dict[int, asyncio.Event] = {}
         self.changed = asyncio.Condition()
         self.closing = asyncio.Event()  # set at teardown: releases handlers that are still waiting
+        self.slow_arrived = asyncio.Event()  # set once a /slow request reached its handler
         self.server: TestServer | None = None
 
     def url(self, path: str) -> str:
@@ -105,6 +106,7 @@ class Backend:
                 wait.cancel()
 
     async def slow(self, request: web.Request) -> web.Response:
+        self.slow_arrived.set()
         await self.closing.wait()  # longer than any client timeout in these tests
         return web.json_response({"error": "too late"}, status=504)
 
@@ -289,11 +291,7 @@ async def test_get_json_cancelled_while_waiting_for_a_slot_takes_no_slot(
     holder = asyncio.create_task(fetcher.get_json(backend.url("/slow")))  # keeps the only slot
     waiter: asyncio.Task[Any] | None = None
     try:
-        for _ in range(1000):
-            if backend.hits["slow"]:
-                break
-            await asyncio.sleep(0.001)
-        assert backend.hits["slow"] == 1, "the first request should have reached the server"
+        await within(backend.slow_arrived.wait(), "the first request reaching the server")
         waiter = asyncio.create_task(fetcher.get_json(backend.url("/item/1")))
         for _ in range(5):
             await asyncio.sleep(0)  # the waiter now waits for the slot
