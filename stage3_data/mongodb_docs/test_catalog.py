@@ -37,6 +37,7 @@ from .catalog import (
     product_schema,
     revenue_by_category,
     revenue_by_category_async,
+    revenue_pipeline,
 )
 
 Doc = dict[str, Any]
@@ -550,6 +551,10 @@ def test_revenue_ties_are_ordered_by_category(db: Database[Doc], unordered_group
         ("shoe", 2000),
         ("laptop", 500),
     ], "highest revenue first; equal revenues by category (a-z): $sort on both, in that order"
+    sorts = [stage["$sort"] for stage in revenue_pipeline() if "$sort" in stage]
+    assert sorts and all(value in (1, -1) for sort in sorts for value in sort.values()), (
+        f"a server refuses a $sort direction other than 1 or -1 (mongomock does not): {sorts}"
+    )
 
 
 # --- the async API on a stand-in: the same calls, awaited --------------------------------------
