@@ -312,3 +312,76 @@ async def test_lifespan_opens_the_engine_and_disposes_it(postgres_url: str) -> N
         assert engine.pool.checkedout() == 0, "every request's session was closed after it"
         assert engine.pool.checkedin() >= 1, "the pool keeps its connections between requests"
     assert engine.pool.checkedin() == 0, "shutdown disposes the engine: no pooled connections left"
+
+
+@pytest.mark.task(1)
+async def test_the_limits_are_inclusive(client: httpx.AsyncClient) -> None:
+    edges = [
+        {"title": "x" * 200, "priority": 1, "tags": ["t" * 20, "b", "c", "d", "e"]},
+        {"title": "y", "priority": 5, "tags": ["z"]},
+    ]
+    for body in edges:
+        response = await client.post("/todos", json=body, headers=ADA)
+        assert response.status_code == 201, f"both ends of every range are allowed: {body}"
+    cases: list[tuple[dict[str, Any], tuple[str, list[str | int]]]] = [
+        ({"title": "x" * 201}, ("string_too_long", ["body", "title"])),
+        ({"title": "x", "priority": 0}, ("greater_than_equal", ["body", "priority"])),
+        ({"title": "x", "priority": 6}, ("less_than_equal", ["body", "priority"])),
+        ({"title": "x", "tags": ["ok", ""]}, ("string_too_short", ["body", "tags", 1])),
+        ({"title": "x", "tags": ["  "]}, ("string_too_short", ["body", "tags", 0])),
+        ({"title": ""}, ("string_too_short", ["body", "title"])),
+    ]
+    for bad, want in cases:
+        response = await client.post("/todos", json=bad, headers=ADA)
+        assert [(t, loc) for t, loc, _ in errors(response)] == [want], bad
+
+
+@pytest.mark.task(2)
+async def test_patch_edges(client: httpx.AsyncClient) -> None:
+    todo_id = await create(client, ADA, title="keep me", priority=1)
+    nulls = await client.patch(
+        f"/todos/{todo_id}", json={"priority": None, "done": None}, headers=ADA
+    )
+    assert errors(nulls) == [
+        ("value_error", ["body", "priority"], "Value error, may be left out, but not null"),
+        ("value_error", ["body", "done"], "Value error, may be left out, but not null"),
+    ], "no field may be null: the validator names all three"
+    edited = await client.patch(
+        f"/todos/{todo_id}", json={"title": "  " + "x" * 200 + " ", "priority": 5}, headers=ADA
+    )
+    assert edited.status_code == 200, "stripped, a 200-char title fits; priority 5 is allowed"
+    assert (edited.json()["title"], edited.json()["priority"]) == ("x" * 200, 5)
+    for body, want in (
+        ({"priority": 6}, ("less_than_equal", ["body", "priority"])),
+        ({"priority": 0}, ("greater_than_equal", ["body", "priority"])),
+        ({"title": ""}, ("too_short", ["body", "title"])),
+    ):
+        response = await client.patch(f"/todos/{todo_id}", json=body, headers=ADA)
+        assert [(t.removeprefix("string_"), loc) for t, loc, _ in errors(response)] == [want], body
+
+
+@pytest.mark.task(6)
+async def test_query_and_path_limits_are_inclusive(client: httpx.AsyncClient) -> None:
+    ids = [await create(client, ADA, title=f"todo {n}") for n in range(21)]
+    listed = await client.get("/todos", headers=ADA)
+    assert [t["id"] for t in listed.json()] == ids[:20], "the default limit is 20"
+    for query, count in (
+        ("limit=100", 21),
+        ("limit=1", 1),
+        ("offset=1000000", 0),
+        ("offset=20", 1),
+    ):
+        response = await client.get(f"/todos?{query}", headers=ADA)
+        assert (response.status_code, len(response.json())) == (200, count), query
+    for query, want in (
+        ("limit=0", ("greater_than_equal", ["query", "limit"])),
+        ("limit=101", ("less_than_equal", ["query", "limit"])),
+        ("offset=-1", ("greater_than_equal", ["query", "offset"])),
+        ("offset=1000001", ("less_than_equal", ["query", "offset"])),
+    ):
+        response = await client.get(f"/todos?{query}", headers=ADA)
+        assert [(t, loc) for t, loc, _ in errors(response)] == [want], query
+    largest = await client.get(f"/todos/{2**31 - 1}", headers=ADA)
+    assert largest.json() == {"detail": f"todo {2**31 - 1} not found"}, "2**31-1 is a valid id"
+    zero = await client.get("/todos/0", headers=ADA)
+    assert [(t, loc) for t, loc, _ in errors(zero)] == [("greater_than_equal", ["path", "todo_id"])]
