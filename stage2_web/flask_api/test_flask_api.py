@@ -262,3 +262,78 @@ def test_an_unexpected_crash_is_a_json_500(postgres_url: str) -> None:
         )
     finally:
         app.extensions["engine"].dispose()
+
+
+@pytest.mark.task(1)
+def test_the_limits_are_inclusive(client: FlaskClient) -> None:
+    edges = [
+        {"title": "x" * 200, "author": "y" * 100, "year": 1450},
+        {"title": "x", "author": "y", "year": 2100},
+    ]
+    for book in edges:
+        response = client.post("/api/books", json=book)
+        assert response.status_code == 201, f"{book}: 1-200, 1-100 and 1450-2100 include both ends"
+    for year, kind in ((1449, "greater_than_equal"), (2101, "less_than_equal")):
+        response = client.post("/api/books", json={**DUNE, "year": year})
+        fields = response.get_json()["error"]["fields"]
+        assert [(f["field"], f["type"]) for f in fields] == [("year", kind)], f"year {year}"
+    blank = client.post("/api/books", json={**DUNE, "title": "", "author": " \t "})
+    assert [(f["field"], f["type"]) for f in blank.get_json()["error"]["fields"]] == [
+        ("title", "string_too_short"),
+        ("author", "string_too_short"),
+    ], "an empty or blank (once stripped) title or author is refused"
+
+
+@pytest.mark.task(1)
+def test_strict_types_refuse_what_json_spells_differently(client: FlaskClient) -> None:
+    for year in (1965.0, True, "1965"):
+        response = client.post("/api/books", json={**DUNE, "year": year})
+        fields = response.get_json()["error"]["fields"]
+        assert [(f["field"], f["type"]) for f in fields] == [("year", "int_type")], repr(year)
+    response = client.post("/api/books", json={**DUNE, "title": 1984})
+    assert [(f["field"], f["type"]) for f in response.get_json()["error"]["fields"]] == [
+        ("title", "string_type")
+    ], "strict: a number is not a title"
+
+
+@pytest.mark.task(1)
+def test_nul_is_refused_in_the_title_too(client: FlaskClient) -> None:
+    response = client.post("/api/books", json={**DUNE, "title": "\x00Dune"})
+    assert response.status_code == 422, "the NUL check covers both text fields"
+    assert [(f["field"], f["type"]) for f in response.get_json()["error"]["fields"]] == [
+        ("title", "value_error")
+    ]
+
+
+@pytest.mark.task(2)
+def test_every_json_media_type_is_json(client: FlaskClient) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = client.post("/api/books", data='{"title": "Dune", "author": "F", "year": 1965}',
+                               content_type=content_type)  # fmt: skip
+        assert response.status_code == 201, f"{content_type} is JSON (request.is_json)"
+    missing = client.post("/api/books", data='{"title": "Dune"}')
+    assert missing.get_json() == error(
+        415, "send a JSON object with Content-Type: application/json"
+    )
+
+
+@pytest.mark.task(2)
+def test_json_that_is_not_an_object_is_400(client: FlaskClient) -> None:
+    for body, name in (('"Dune"', "str"), ("1965", "int"), ("true", "bool"), ("[]", "list")):
+        response = client.post("/api/books", data=body, content_type="application/json")
+        assert response.get_json() == error(400, f"the body must be a JSON object, not {name}"), (
+            body
+        )
+    empty = client.post("/api/books", data="", content_type="application/json")
+    assert empty.get_json() == error(400, "the body is not valid JSON"), "no body is no JSON"
+
+
+@pytest.mark.task(5)
+def test_the_id_range_ends_at_postgresql_integer(client: FlaskClient) -> None:
+    for book_id in (0, 2**31 - 1):
+        for method in ("get", "put", "delete"):
+            response = getattr(client, method)(f"/api/books/{book_id}", json=DUNE)
+            assert response.get_json() == error(404, f"no book with id {book_id}"), (
+                f"{method.upper()} {book_id}: inside the converter's 0..2**31-1, so the view "
+                "answers; the database has no such book"
+            )
