@@ -68,6 +68,30 @@ def test_changelist_shows_the_columns(make_article: ArticleFactory, admin_client
 
 
 @pytest.mark.task(4)
+def test_author_column_sorts_by_the_authors_name(
+    make_article: ArticleFactory, admin_client: Client
+) -> None:
+    from .cms.models import Author
+
+    # Three orders that disagree: by id (creation), by e-mail, and by name.
+    for name, email in (("Zoe Zimmer", "a@example.com"), ("Ada Ames", "z@example.com"),
+                        ("Max Moss", "m@example.com")):  # fmt: skip
+        make_article(f"By {name}", author=Author.objects.create(name=name, email=email).name)
+    url = reverse(CHANGELIST)
+
+    def sort_url(response: Response) -> str:
+        (author,) = [h for h in result_headers(response.context["cl"]) if h["text"] == "Author"]
+        return str(author["url_primary"])
+
+    ascending = admin_client.get(url + sort_url(admin_client.get(url)))
+    assert titles(ascending) == ["By Ada Ames", "By Max Moss", "By Zoe Zimmer"], (
+        "the Author column sorts by the author's name (ordering='author__name')"
+    )
+    descending = admin_client.get(url + sort_url(ascending))
+    assert titles(descending) == ["By Zoe Zimmer", "By Max Moss", "By Ada Ames"]
+
+
+@pytest.mark.task(4)
 def test_changelist_queries_do_not_grow_with_rows(
     make_article: ArticleFactory, admin_client: Client
 ) -> None:
@@ -360,3 +384,17 @@ def test_prefilled_publish_date_is_parsed_or_a_400(admin_client: Client) -> None
             400,
             f"published_at: {bad!r} is not a date and time\n",
         )
+
+
+@pytest.mark.task(7)
+def test_the_publish_permission_can_come_from_a_group(make_article: ArticleFactory) -> None:
+    from django.contrib.auth.models import Group, Permission, User
+
+    make_article("Pending")
+    editors = Group.objects.create(name="Editors")
+    editors.permissions.add(*Permission.objects.filter(codename="publish_article"))
+    client = staff_client("grouped", "view_article", "change_article")
+    User.objects.get(username="grouped").groups.add(editors)
+    assert "publish" in action_choices(client.get(reverse(CHANGELIST))), (
+        "ask the user (has_perm), which counts the permissions of its groups too"
+    )
