@@ -7,7 +7,9 @@ own; a crash is a consumer that reads (and maybe applies) and then never acknowl
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from typing import Any
 from unittest.mock import ANY
 
 import pytest
@@ -99,12 +101,23 @@ def test_ensure_group_tolerates_only_an_existing_group(r: redis.Redis, stream: s
 @pytest.mark.task(2)
 def test_publish_trims_the_stream_approximately(r: redis.Redis, stream: str) -> None:
     queue = worker(r, stream, maxlen=100)
-    for n in range(1_000):
+    for n in range(1_050):
         queue.publish({"n": str(n)})
     length = r.xlen(stream)
-    assert 100 <= length < 1_000, (
-        f"XADD MAXLEN ~ 100 keeps at least 100 entries and trims whole nodes ({length} kept)"
+    assert 100 < length < 1_050, (
+        f"XADD MAXLEN ~ 100 keeps at least 100 entries and trims whole nodes of 100 entries, "
+        f"so 150 of 1,050 stay; an exact MAXLEN 100 keeps 100 and pays a trim per XADD "
+        f"({length} kept)"
     )
+
+
+@pytest.mark.task(2)
+def test_publish_without_maxlen_keeps_everything(r: redis.Redis, stream: str) -> None:
+    queue = worker(r, stream)
+    ids = [queue.publish({"n": str(n)}) for n in range(150)]
+    assert r.xlen(stream) == 150, "no maxlen: no trimming"
+    entries: Any = r.xrange(stream)
+    assert [entry_id for entry_id, _ in entries] == ids, "publish returns each new id"
 
 
 @pytest.mark.task(4)
@@ -259,6 +272,75 @@ def test_two_consumers_racing_on_one_message_apply_it_once(
     )
     assert sorted([slow_applied, *fast_applied]) == [False, True], "one applied, one did not"
     assert message.id == message_id
+
+
+@pytest.mark.task(5)
+def test_a_watch_error_means_look_again_not_done_by_someone_else(
+    r: redis.Redis, stream: str, deposits: Deposits
+) -> None:
+    worker(r, stream).publish({"account": "ada", "amount": "25"})
+    queue = worker(r, stream)
+    [message] = queue.read("w1")
+    touched: list[bool] = []
+
+    def deposit_after_a_touch(message: Message, tx: Pipeline) -> None:
+        if not touched:  # the mark is written and removed again: EXEC aborts, yet no mark exists
+            touched.append(True)
+            r.set(queue.done_key(message.id), "1")
+            r.delete(queue.done_key(message.id))
+        deposits(message, tx)
+
+    assert queue.apply(message, deposit_after_a_touch) is True, (
+        "on WatchError start over from WATCH: the mark is not there, so the work is still to do"
+    )
+    assert balance(r, deposits, "ada") == 25, "applied once, by the retry"
+    assert r.exists(queue.done_key(message.id)) == 1
+
+
+class DiesBeforeAck(redis.Redis):
+    """A client whose process dies when it sends a lone XACK (a pipeline's XACK still works)."""
+
+    def xack(self, *args: Any, **kwargs: Any) -> Any:
+        raise ProcessDied
+
+
+@pytest.mark.task(7)
+def test_a_dead_letter_and_its_ack_commit_together(
+    r: redis.Redis, redis_url: str, stream: str
+) -> None:
+    message_id = worker(r, stream).publish({"account": "ada", "amount": "ten"})
+
+    def parse_amount(message: Message, tx: Pipeline) -> None:
+        tx.hincrby(f"{stream}:balances", message.fields["account"], int(message.fields["amount"]))
+
+    dying = DiesBeforeAck.from_url(redis_url, decode_responses=True)
+    try:
+        with contextlib.suppress(ProcessDied):  # died between a dead letter's XADD and its XACK
+            worker(dying, stream, max_deliveries=1).consume("w1", parse_amount)
+    finally:
+        dying.close()
+    dead_so_far = r.xlen(f"{stream}:dead")
+    got = worker(r, stream, max_deliveries=1).recover("w2", parse_amount, min_idle_ms=0)
+    assert r.xlen(f"{stream}:dead") == 1, (
+        f"{dead_so_far} dead letter(s) before the restart and {r.xlen(f'{stream}:dead')} after: "
+        "XADD to the dead-letter stream and XACK of the original belong in one MULTI/EXEC, so "
+        "a crash between them cannot leave a dead letter whose message comes back"
+    )
+    assert got in (Outcome(), Outcome(dead=[message_id])) and pending(r, stream) == 0
+
+
+@pytest.mark.task(7)
+def test_dead_letter_returns_the_dead_entrys_id(r: redis.Redis, stream: str) -> None:
+    worker(r, stream).publish({"account": "ada", "amount": "1"})
+    queue = worker(r, stream)
+    [message] = queue.read("w1")
+    dead_id = queue.dead_letter(message, KeyError("account"))
+    entries: Any = r.xrange(f"{stream}:dead")
+    [(entry_id, fields)] = entries
+    assert dead_id == entry_id, "return the id XADD gave the dead letter"
+    assert fields["dlq.error"] == "KeyError: 'account'"
+    assert fields["dlq.deliveries"] == "1"
+    assert pending(r, stream) == 0, "the original is acknowledged"
 
 
 @pytest.mark.task(7)
