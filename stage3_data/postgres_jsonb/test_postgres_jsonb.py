@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Self
+from typing import Any, Literal, Self, cast
 
 import psycopg
 import pytest
@@ -98,6 +98,16 @@ def test_containment_matches_from_the_root_nested_objects_and_arrays(conn: Conn)
     assert find_containing(conn, {}) == sorted(PRODUCTS), "every document contains {}"
 
 
+@pytest.mark.task(1)
+def test_containment_sends_the_subset_as_a_parameter(conn: Conn) -> None:
+    add_products(conn, {"BOOT-1": {"brand": "O'Neill", "note": "50% off; 'quoted'"}})
+    assert find_containing(conn, {"brand": "O'Neill"}) == ["BOOT-1"], (
+        "send the subset as a parameter (Jsonb(subset)): JSON formatted into the SQL text breaks "
+        "on a quote, and is an injection hole"
+    )
+    assert find_containing(conn, {"note": "50% off; 'quoted'"}) == ["BOOT-1"]
+
+
 @pytest.mark.task(2)
 def test_path_operators_return_text_so_cast_before_ordering(conn: Conn) -> None:
     assert by_weight(conn) == [
@@ -114,6 +124,30 @@ def test_path_operators_return_text_so_cast_before_ordering(conn: Conn) -> None:
     )
 
 
+@pytest.mark.task(2)
+def test_weight_rows_need_a_weight_and_give_the_brand_as_text(conn: Conn) -> None:
+    add_products(
+        conn,
+        {
+            "BEER-1": {"brand": 1664, "dims": {"weight_g": 330}},  # a brand that is a number
+            "RUG-1": {"brand": "Knit", "dims": {"w": 200, "h": 300}},  # dims, but no weight
+            "KIT-1": {"brand": "Acme", "dims": {"weight_g": None}},  # a weight of JSON null
+            "PEN-1": {"dims": {"weight_g": 12}},  # no brand
+        },
+    )
+    assert by_weight(conn) == [
+        ("TENT-1", "Acme", 2400),
+        ("MUG-1", "Acme", 350),
+        ("BEER-1", "1664", 330),
+        ("LAMP-1", "Lumo", 90),
+        ("PEN-1", None, 12),
+    ], (
+        "attrs ->> 'brand' is text even when the JSON value is a number (-> would give 1664); "
+        "only products whose dims.weight_g is a value are listed: not one with dims but no "
+        "weight_g, nor one whose weight_g is JSON null (#>> gives NULL for both)"
+    )
+
+
 @pytest.mark.task(3)
 def test_key_existence_is_top_level_and_ignores_null_values(conn: Conn) -> None:
     assert with_keys(conn, ["discount", "gift_card"], match="any") == ["GIFT-1", "LAMP-1"], (
@@ -125,6 +159,16 @@ def test_key_existence_is_top_level_and_ignores_null_values(conn: Conn) -> None:
     assert with_keys(conn, ["weight_g"], match="any") == [], (
         "?, ?| and ?& look at top-level keys only; weight_g is nested under dims"
     )
+
+
+@pytest.mark.task(3)
+def test_match_is_compared_by_value(conn: Conn) -> None:
+    # A match read at run time (from a request, a config file) is an equal string, but not
+    # the very object the literal "any" is: compare with ==, never with `is`.
+    any_ = cast(Literal["any", "all"], "".join(["an", "y"]))
+    all_ = cast(Literal["any", "all"], "".join(["al", "l"]))
+    assert with_keys(conn, ["discount", "gift_card"], match=any_) == ["GIFT-1", "LAMP-1"]
+    assert with_keys(conn, ["brand", "dims"], match=all_) == ["LAMP-1", "MUG-1", "TENT-1"]
 
 
 @pytest.mark.task(4)
@@ -139,6 +183,48 @@ def test_sql_json_path_query_filters_array_elements(conn: Conn) -> None:
         ("LAMP-1", {"size": "S", "stock": 5}),
         ("MUG-1", {"size": "M", "stock": 12}),
     ], "pass min_stock as a jsonpath variable ($min), compared as a number"
+    assert variants_in_stock(conn, 13) == []
+    assert variants_in_stock(conn, 12) == [("MUG-1", {"size": "M", "stock": 12})], (
+        "stock >= min_stock: a variant with exactly min_stock is in stock"
+    )
+
+
+@pytest.mark.task(4)
+def test_variants_are_ordered_by_size_within_a_sku(conn: Conn) -> None:
+    # Array order, stock order and jsonb object order (an object with more keys sorts later)
+    # all put XS first; ordering by the size text puts S first.
+    add_products(
+        conn,
+        {
+            "CAP-1": {
+                "variants": [{"size": "XS", "stock": 4}, {"size": "S", "stock": 9, "fit": "slim"}]
+            }
+        },
+    )
+    assert variants_in_stock(conn, 4) == [
+        ("CAP-1", {"size": "S", "stock": 9, "fit": "slim"}),
+        ("CAP-1", {"size": "XS", "stock": 4}),
+        ("LAMP-1", {"size": "S", "stock": 5}),
+        ("MUG-1", {"size": "M", "stock": 12}),
+    ], "by sku, then by the variant's size as text: ORDER BY sku, variant ->> 'size'"
+
+
+@pytest.mark.task(4)
+def test_min_stock_travels_as_a_jsonpath_variable(conn: Conn) -> None:
+    seen = recording(conn)
+    assert variants_in_stock(conn, 5) == [
+        ("LAMP-1", {"size": "S", "stock": 5}),
+        ("MUG-1", {"size": "M", "stock": 12}),
+    ]
+    conn.cursor_factory = psycopg.Cursor
+    texts = [
+        str(query.as_string(conn) if isinstance(query, sql.Composable) else query)
+        for query, _ in seen
+    ]
+    assert any("$min" in text for text in texts), (
+        "the path should name a variable, $min, and get its value from the vars argument "
+        f"(Jsonb({{'min': min_stock}})), not have the number formatted into it: {texts}"
+    )
 
 
 # -- partial updates ---------------------------------------------------------------------------
@@ -157,6 +243,28 @@ def test_jsonb_set_changes_one_path_and_keeps_the_rest(conn: Conn) -> None:
     assert new["dims"] == {"weight_g": 350, "h": 95}, "jsonb_set creates a missing last key"
     assert set_attr(conn, "MUG-1", ["color"], "blue") == {**new, "color": "blue"}
     assert set_attr(conn, "NOPE-1", ["color"], "blue") is None, "no row, nothing returned"
+    for sku in PRODUCTS.keys() - {"MUG-1"}:
+        assert stored(conn, sku) == PRODUCTS[sku], f"only MUG-1 is updated, not {sku}"
+
+
+@pytest.mark.task(5)
+def test_jsonb_set_takes_any_json_value_and_any_key(conn: Conn) -> None:
+    seen = recording(conn)
+    new = set_attr(conn, "LAMP-1", ["discount"], {"pct": 10, "codes": ["A", "B"]})
+    assert len(seen) == 1, f"one UPDATE statement, not {len(seen)} statements"
+    assert new is not None
+    assert new["discount"] == {"pct": 10, "codes": ["A", "B"]}, "an object value stays an object"
+    assert set_attr(conn, "LAMP-1", ["discount"], None) == {**new, "discount": None}, (
+        "None becomes JSON null (Jsonb(None)); SQL NULL would make jsonb_set return NULL"
+    )
+    assert set_attr(conn, "LAMP-1", ["color"], False) == {**new, "color": False, "discount": None}
+    key = "maker's mark, {v2}"
+    doc = set_attr(conn, "LAMP-1", [key], "it's")
+    assert doc is not None and doc[key] == "it's", (
+        "send the path as a parameter (a Python list is a text[]): a path joined into a string "
+        "breaks on commas and braces, and one formatted into the SQL on quotes"
+    )
+    assert stored(conn, "LAMP-1") == doc
 
 
 @pytest.mark.task(6)
@@ -176,6 +284,25 @@ def test_merge_is_shallow_and_removal_applies_to_the_result(conn: Conn) -> None:
     )
     assert stored(conn, "LAMP-1") == want
     assert patch_attrs(conn, "NOPE-1", {"color": "blue"}) is None
+    for sku in PRODUCTS.keys() - {"LAMP-1"}:
+        assert stored(conn, sku) == PRODUCTS[sku], f"only LAMP-1 is patched, not {sku}"
+
+
+@pytest.mark.task(6)
+def test_patch_is_one_update_that_removes_after_merging(conn: Conn) -> None:
+    seen = recording(conn)
+    new = patch_attrs(conn, "MUG-1", {"promo": "spring", "color": "teal"}, remove=["promo", "tags"])
+    assert len(seen) == 1, f"one UPDATE statement, not {len(seen)} statements"
+    want = {key: value for key, value in PRODUCTS["MUG-1"].items() if key != "tags"}
+    assert new == {**want, "color": "teal"}, (
+        "merge first, then remove: a key both merged and removed is gone, (attrs || merge) - keys"
+    )
+    assert patch_attrs(conn, "MUG-1", {}) == {**want, "color": "teal"}, "nothing to change"
+    del want["color"]
+    assert patch_attrs(conn, "MUG-1", {"note": "it's, {odd}"}, remove=["color"]) == {
+        **want,
+        "note": "it's, {odd}",
+    }
 
 
 def wait_until_blocked(monitor: Conn, pid: int, writer: threading.Thread) -> None:
@@ -346,6 +473,8 @@ def test_orm_astext_compiles_to_the_text_arrow(session: Session) -> None:
     )
     assert list(session.scalars(statement)) == ["MUG-1", "TENT-1"]
     assert list(session.scalars(skus_of_brand("Nobody"))) == []
+    assert list(session.scalars(skus_of_brand("acme"))) == [], "= compares exactly: no ILIKE"
+    assert list(session.scalars(skus_of_brand("Acm"))) == [], "= compares whole strings"
 
 
 @pytest.mark.task(9)
@@ -366,3 +495,9 @@ def test_orm_has_key_compiles_to_key_existence(session: Session) -> None:
     )
     assert list(session.scalars(statement)) == ["LAMP-1"], "a key with a null value exists"
     assert list(session.scalars(skus_with_key("weight_g"))) == [], "top-level keys only"
+    assert list(session.scalars(skus_with_key("brand"))) == [
+        "LAMP-1",
+        "MUG-1",
+        "SOCK-1",
+        "TENT-1",
+    ], "ordered by sku"
