@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from .cache import PostgresProducts, Product, ProductCache, encode
+from .cache import Cached, PostgresProducts, Product, ProductCache, decode, encode
 
 GUARD_S = 5.0  # a deadlock guard for waiting on a condition, never a timing assertion
 
@@ -154,6 +154,19 @@ async def test_missing_rows_are_cached_briefly(
     assert 1 <= ttl <= 20, (
         f"a missing row is cached for negative_ttl only, not the full ttl ({ttl})"
     )
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1), (
+        "a tombstone is a readable entry: the second read is a hit that answers None"
+    )
+
+
+@pytest.mark.task(3)
+async def test_missing_rows_get_jittered_ttls_too(
+    cache: ProductCache, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(random, "random", lambda: 1.0)  # the largest jitter draw
+    assert await cache.get(404) is None
+    ttl = await redis_client.ttl(cache.key(404))
+    assert 17 <= ttl <= 18, f"EX self._expiry(negative_ttl): 20 s less 10% is 18, not {ttl}"
 
 
 @pytest.mark.task(1)
@@ -167,6 +180,29 @@ async def test_an_unreadable_entry_is_a_miss_not_an_error(
     assert source.fetches == 2, "each unreadable entry was treated as a miss and reloaded"
     assert await cache.get(1) == KETTLE
     assert source.fetches == 2, "and replaced by a good entry: the next read is a hit"
+
+
+@pytest.mark.task(1)
+def test_decode_reads_entries_and_never_raises() -> None:
+    assert decode(encode(KETTLE)) == Cached(KETTLE)
+    assert decode(encode(KETTLE).encode()) == Cached(KETTLE), "Redis may hand back bytes"
+    assert decode(encode(None)) == Cached(None), "the tombstone: a row known not to exist"
+    unreadable: list[str | bytes] = [
+        "",
+        "{not json",
+        b"\xff\xfe",
+        "null",
+        "[]",
+        '"product"',
+        "{}",
+        '{"item": null}',
+        '{"product": 7}',
+        '{"product": [1, "kettle", 2999]}',
+        '{"product": {"id": 2}}',
+        '{"product": {"id": 1, "name": "kettle", "price_cents": 2999, "colour": "red"}}',
+    ]
+    for raw in unreadable:
+        assert decode(raw) is None, f"{raw!r} is unreadable: a miss (None), not an exception"
 
 
 @pytest.mark.task(6)
@@ -233,6 +269,22 @@ async def test_fifty_concurrent_misses_load_once(cache: ProductCache, source: In
         "other processes should have to poll Redis for the lock"
     )
     assert cache._flights == {}, "a finished flight is removed, or later misses reuse its result"
+
+
+@pytest.mark.task(4)
+async def test_concurrent_misses_for_different_keys_load_each(
+    cache: ProductCache, source: Instrumented
+) -> None:
+    source.fetch_gate.clear()
+    tasks = [asyncio.create_task(cache.get(product_id)) for product_id in (1, 2, 1, 2)]
+    try:
+        await until(lambda: source.fetches == 2, tasks, "expected one load per product id")
+    finally:
+        source.fetch_gate.set()
+        results = await settle(tasks)
+    teapot = Product(2, "teapot", 1_850)
+    assert results == [KETTLE, teapot, KETTLE, teapot], "one flight per key, not one for all"
+    assert source.fetches == 2
 
 
 @pytest.mark.task(5)
@@ -365,6 +417,25 @@ async def test_a_waiter_gives_up_after_lock_wait(
     with pytest.raises(TimeoutError):
         waiter.result()
     assert source.fetches == 0, "giving up is an error, not a licence to load under their lock"
+
+
+@pytest.mark.task(5)
+async def test_lock_wait_bounds_the_wait_not_the_load(
+    cache: ProductCache, source: Instrumented
+) -> None:
+    cache.lock_wait = 1.0
+    source.fetch_gate.clear()  # our own load, under our own lock, is slow
+    task = asyncio.create_task(cache.get(1))
+    try:
+        await until(lambda: source.fetches == 1, [task], "expected the load to start")
+        await asyncio.sleep(cache.lock_wait * 1.5)  # the load outlasts lock_wait
+    finally:
+        source.fetch_gate.set()
+        [result] = await settle([task])
+    assert result == KETTLE, (
+        "asyncio.timeout(lock_wait) covers only the wait for another's lock: the holder's own "
+        f"load is not cut short ({result!r})"
+    )
 
 
 @pytest.mark.task(5)
