@@ -520,7 +520,8 @@ def mutate(
     text = mutate_mod.report(results, min_score)
     folder = root / "mutate-results"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{'-'.join(selectors) if selectors else 'all'}.md"
+    title = "-".join(s.strip("/").replace("/", "-") for s in selectors) if selectors else "all"
+    path = folder / f"{title}.md"
     path.write_text(text, encoding="utf-8")
     table = text.split("\n\n")[2]  # the score table
     out.print(table, highlight=False, markup=False)
