@@ -105,6 +105,22 @@ def _example_only(path: str, text: str, regions: list[Region]) -> bool:
     return bool(in_strings)
 
 
+_AUTHORS_ONLY = re.compile(r"^\[\[?mutate(\.[\w.]+)?\]\]?\s*$")
+_TABLE = re.compile(r"^\[")
+
+
+def _without_mutate_tables(data: bytes) -> bytes:
+    """A kata.toml without its ``[mutate]`` tables: an equivalent mutant names a solution line,
+    and mutation testing is for the source, not the student edition."""
+    kept, skipping = [], False
+    for line in data.decode("utf-8").splitlines(keepends=True):
+        if _TABLE.match(line):
+            skipping = bool(_AUTHORS_ONLY.match(line.strip()))
+        if not skipping:
+            kept.append(line)
+    return "".join(kept).rstrip("\n").encode("utf-8") + b"\n"
+
+
 def _stubbed(path: str, data: bytes) -> bytes | None:
     """The stub of a file with solution regions, or None when it has none."""
     if comment_prefix(Path(path)) is None or b"kata:" not in data:
@@ -209,6 +225,8 @@ def release(root: Path, ref: str, out: Path) -> ReleaseResult:
             if (stub := _stubbed(path, data)) is not None:
                 stubbed.append(path)
                 data = stub
+            elif PurePosixPath(path).name == "kata.toml" and b"mutate" in data:
+                data = _without_mutate_tables(data)
             files[path] = (data, _BLOB_MODES[mode])
     marker = (
         "# A student edition of backend-katas: every kata is an exercise, with no reference\n"
