@@ -349,6 +349,7 @@ def test_a_broken_url_skips_with_one_line_or_fails_when_required(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KATAS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    monkeypatch.delenv("KATAS_REQUIRE_SERVICES", raising=False)  # CI requires; this run must not
     pytester.makepyfile(
         """
         def test_one(postgres_url):
@@ -460,6 +461,7 @@ def test_postgis_on_the_embedded_server_points_at_the_variable_not_apt(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KATAS_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("KATAS_REQUIRE_SERVICES", raising=False)  # CI requires; this run must not
     monkeypatch.setattr(services, "docker_available", lambda: False)
     pytester.makepyfile("def test_geo(postgis_url):\n    pass\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rs")
