@@ -17,6 +17,10 @@ Tests:
 
 - ``Endpoint``: what the ``<service>_service`` fixtures give (``url``, ``provider``, ``stand_in``).
 - ``plan_nodes(plan)``: every node of an ``EXPLAIN (FORMAT JSON)`` plan, to assert index use.
+- ``serve_wsgi(app)``, ``raw_http(port, data)``, ``chunked_request(...)``,
+  ``MALFORMED_CHUNKED_BODIES``, ``RawResponse``: hostile bytes to a real server, for what a
+  test client cannot send.
+- ``contract_settings(max_examples)``: hypothesis settings for a deterministic schemathesis run.
 
 Django katas:
 
@@ -33,18 +37,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
+from katas.probes import (
+    MALFORMED_CHUNKED_BODIES,
+    RawResponse,
+    chunked_request,
+    contract_settings,
+    raw_http,
+    serve_wsgi,
+)
 from katas.services import Endpoint, provide, scratch_database
 
 __all__ = [
     "BASE_SETTINGS",
     "CONTRIB_APPS",
+    "MALFORMED_CHUNKED_BODIES",
     "RATE_UNITS",
     "Endpoint",
     "Ratio",
+    "RawResponse",
     "best_time",
+    "chunked_request",
+    "contract_settings",
     "database_from_url",
     "plan_nodes",
     "postgres_database",
+    "raw_http",
+    "serve_wsgi",
     "service",
 ]
 

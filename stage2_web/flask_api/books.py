@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn, TypeVar
 
 from flask import Blueprint, Flask, abort, current_app, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter, Map
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,6 +43,38 @@ books = Table(
 
 health_bp = Blueprint("health", __name__)
 books_bp = Blueprint("books", __name__, url_prefix="/api/books")
+
+
+class BookIdConverter(IntegerConverter):
+    """``<book_id:...>``: ASCII digits, 0 to PostgreSQL's largest integer (2**31-1).
+
+    Werkzeug's ``int`` matches ``\\d``, which also takes full-width and other Unicode digits, so
+    ``/api/books/９９`` (full-width) would reach book 99: one resource, two URLs.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, max=2**31 - 1)
+
+
+@books_bp.record_once
+def register_book_id(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["book_id"] = BookIdConverter
+
+
+@books_bp.before_request
+def read_body() -> None:
+    """Read the body before any view: one the server cannot decode is the client's 400.
+
+    A malformed chunked body (a chunk size that is not hex, a missing CRLF, a truncated chunk)
+    fails inside the server's input stream when it is read; left to ``get_json()`` it is a 500.
+    Servers raise their own types (werkzeug an OSError, gunicorn its ParseException subclasses).
+    """
+    try:
+        request.get_data(cache=True)
+    except Exception as exc:  # any failure to read the body is a broken request
+        raise BadRequest(f"the request body could not be read: {exc}") from None
 
 
 class BookIn(BaseModel):
@@ -160,7 +194,7 @@ def create_book() -> ResponseReturnValue:
 
 
 # kata: begin GET, PUT and DELETE /api/books/<id>: ids up to 2**31-1 only, 404 JSON for a missing book
-BOOK = "/<int(max=2147483647):book_id>"  # PostgreSQL integer: a larger id cannot exist
+BOOK = "/<book_id:book_id>"  # ASCII digits up to PostgreSQL's integer: a larger id cannot exist
 
 
 def not_found(book_id: int) -> NoReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import InternalServerError, NotFound
+
+from katas.kit import MALFORMED_CHUNKED_BODIES, chunked_request, raw_http, serve_wsgi
 
 from .books import create_app
 
@@ -337,3 +340,33 @@ def test_the_id_range_ends_at_postgresql_integer(client: FlaskClient) -> None:
                 f"{method.upper()} {book_id}: inside the converter's 0..2**31-1, so the view "
                 "answers; the database has no such book"
             )
+
+
+@pytest.mark.task(5)
+def test_full_width_digits_are_not_an_id(client: FlaskClient) -> None:
+    [book_id] = add_books(client, 1)
+    full_width = "".join(chr(0xFF10 + int(digit)) for digit in str(book_id))
+    for path in (f"/api/books/{full_width}", f"/api/books/{book_id}\u0663"):
+        response = client.get(path)
+        assert response.status_code == 404, (
+            f"GET {path}: werkzeug's int converter takes any Unicode digit; use the given "
+            "book_id converter (ASCII digits), so one book has one URL"
+        )
+    assert client.get(f"/api/books/{book_id}").status_code == 200
+
+
+@pytest.mark.task(2)
+def test_a_body_the_server_cannot_decode_is_400_not_500(app: Flask) -> None:
+    with serve_wsgi(app) as port:
+        for problem, body in MALFORMED_CHUNKED_BODIES.items():
+            for method, path in (("POST", "/api/books"), ("PUT", "/api/books/1")):
+                request = chunked_request(method, path, body, "application/json")
+                response = raw_http(port, request, half_close=True)
+                assert response.status == 400, f"{method} {path} with a {problem}: a 400, not 500"
+                message = json.loads(response.body)["error"]["message"]
+                assert message.startswith("the request body could not be read"), message
+        intact = chunked_request("POST", "/api/books", b"2\r\n{}\r\n0\r\n\r\n", "application/json")
+        response = raw_http(port, intact, half_close=True)
+        assert response.status == 422, (
+            "a well-formed chunked body is read as usual: {} lacks fields"
+        )

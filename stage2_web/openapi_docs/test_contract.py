@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+
+from katas.kit import contract_settings
 
 from .fastapi_app import create_app
 from .models import API_TOKEN
@@ -22,13 +23,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: no flakes
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@contract_settings(max_examples=25)
 def test_contract(case: schemathesis.Case[Any]) -> None:
     # Checks: no 5xx, status codes and bodies as declared, invalid data rejected, valid accepted,
     # auth enforced. Not the Allow header: FastAPI's is incomplete when methods share a path

@@ -6,9 +6,19 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 MAX_PAGE_SIZE = 50
+#: Ids are a BIGINT column's positive range: a client-chosen id beyond it is refused with 422.
+MAX_BOOK_ID = 2**63 - 1
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -40,6 +52,37 @@ class BookPage(BaseModel):
     limit: int
 
 
+class Problem(BaseModel):
+    """The body of every error this API answers, but for invalid fields."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidFields(BaseModel):
+    """422 for fields that break the rules: one entry per error."""
+
+    detail: list[FieldError]
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, so a client (and a fuzzer) knows them all."""
+    described: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        if status == 304:
+            described[status] = {"description": "Not Modified: If-None-Match names this version"}
+        elif status == 422:
+            described[status] = {"model": InvalidFields | Problem}
+        else:
+            described[status] = {"model": Problem}
+    return described
+
+
 class DuplicateIsbnError(Exception):
     """Another book already has this ISBN (a unique key): the API answers 409 Conflict."""
 
@@ -58,7 +101,11 @@ class BookRepository:
         return self._books.get(book_id)
 
     def add(self, data: BookIn) -> Book:
-        """Store a new book under a server-assigned id."""
+        """Store a new book under the next free server-assigned id."""
+        # Ids a client chose with PUT are skipped, never followed: one PUT to a huge id must not
+        # push every later POST to the end of the id space.
+        while self._next_id in self._books:
+            self._next_id += 1
         book, _ = self.put(self._next_id, data)
         return book
 
@@ -70,7 +117,6 @@ class BookRepository:
         created = book_id not in self._books
         book = Book(id=book_id, **data.model_dump())
         self._books[book_id] = book
-        self._next_id = max(self._next_id, book_id + 1)
         return book, created
 
     def delete(self, book_id: int) -> bool:
@@ -106,6 +152,7 @@ def get_records(request: Request) -> IdempotencyRecords:
 
 Books = Annotated[BookRepository, Depends(get_books)]
 Records = Annotated[IdempotencyRecords, Depends(get_records)]
+BookId = Annotated[int, Path(ge=1, le=MAX_BOOK_ID, description="a positive 64-bit integer")]
 
 
 def etag_for(book: Book) -> str:
@@ -141,7 +188,7 @@ def payload_fingerprint(data: BookIn) -> str:
 router = APIRouter()
 
 
-@router.get("/books", response_model=BookPage)
+@router.get("/books", response_model=BookPage, responses=documented(422))
 async def list_books(
     request: Request,
     books: Books,
@@ -171,9 +218,9 @@ async def list_books(
     # kata: end
 
 
-@router.get("/books/{book_id}", response_model=Book)
+@router.get("/books/{book_id}", response_model=Book, responses=documented(304, 404, 422))
 async def get_book(
-    book_id: int, books: Books, if_none_match: Annotated[str | None, Header()] = None
+    book_id: BookId, books: Books, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """One book, with its ETag; a client that already has this version gets 304."""
     # kata: begin 404 for an unknown id; send the ETag; 304 with no body when If-None-Match lists it
@@ -187,7 +234,7 @@ async def get_book(
     # kata: end
 
 
-@router.post("/books", status_code=201, response_model=Book)
+@router.post("/books", status_code=201, response_model=Book, responses=documented(400, 409, 422))
 async def create_book(
     data: BookIn,
     request: Request,
@@ -225,9 +272,13 @@ async def create_book(
     # kata: end
 
 
-@router.put("/books/{book_id}", response_model=Book, responses={201: {"model": Book}})
+@router.put(
+    "/books/{book_id}",
+    response_model=Book,
+    responses={201: {"model": Book}, **documented(400, 409, 412, 422)},
+)
 async def put_book(
-    book_id: int,
+    book_id: BookId,
     data: BookIn,
     request: Request,
     books: Books,
@@ -253,9 +304,9 @@ async def put_book(
     # kata: end
 
 
-@router.delete("/books/{book_id}", status_code=204)
+@router.delete("/books/{book_id}", status_code=204, responses=documented(404, 412, 422))
 async def delete_book(
-    book_id: int, books: Books, if_match: Annotated[str | None, Header()] = None
+    book_id: BookId, books: Books, if_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """Delete a book: 204 with no body; deleting it again is 404 (the state stays the same)."""
     # kata: begin 404 if absent (a repeated DELETE too); 412 on a stale If-Match; else delete and answer 204 with no body

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .api import MAX_PAGE_SIZE, Book, BookIn, BookRepository, create_app, etag_listed
+from .api import MAX_BOOK_ID, MAX_PAGE_SIZE, Book, BookIn, BookRepository, create_app, etag_listed
 
 BASE = "http://test"
 DUNE = {"isbn": "9780441172719", "title": "Dune", "author": "Frank Herbert"}
@@ -424,3 +424,21 @@ async def test_delete_checks_existence_before_if_match(
     star = await client.delete(f"/books/{book.id}", headers={"If-Match": "*"})
     assert (star.status_code, star.content) == (204, b""), "If-Match: * and the book exists"
     assert repo(app).get(book.id) is None
+
+
+@pytest.mark.task(6)
+async def test_ids_are_bounded_and_a_put_far_out_does_not_move_post(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    edge = await client.put(f"/books/{MAX_BOOK_ID}", json=DUNE)
+    assert edge.status_code == 201, "the largest BIGINT is a valid client-chosen id"
+    created = await client.post("/books", json=EMMA)
+    assert (created.status_code, created.json()["id"]) == (201, 1), (
+        "server-assigned ids skip the ids clients chose: they do not jump past them"
+    )
+    for bad in ("0", "-1", str(MAX_BOOK_ID + 1), "9" * 4300, "9" * 5000):
+        for method in ("GET", "PUT", "DELETE"):
+            response = await client.request(method, f"/books/{bad}", json=EMMA)
+            assert response.status_code == 422, f"{method} /books/<{len(bad)} digits>: 422"
+    listing = await client.get("/books")
+    assert (listing.status_code, listing.json()["total"]) == (200, 2)

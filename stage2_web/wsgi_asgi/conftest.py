@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +10,9 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import uvicorn
+
+from katas import kit
+from katas.kit import RawResponse
 
 from .asgi_app import AsgiApp
 from .wsgi_app import WsgiApp
@@ -30,13 +31,6 @@ class Served:
     port: int
     events: list[str] = field(default_factory=list)
     stop: Callable[[], None] = lambda: None
-
-
-@dataclass
-class RawResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 @pytest.fixture
@@ -87,14 +81,9 @@ def raw_http() -> Callable[[int, bytes], RawResponse]:
     """Send raw bytes to 127.0.0.1:port and parse one HTTP response (5 s guard against hangs)."""
 
     def send(port: int, data: bytes) -> RawResponse:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.sendall(data)
-            response = http.client.HTTPResponse(sock)
-            try:
-                response.begin()
-                body = response.read()
-            except TimeoutError:
-                pytest.fail("no answer: the server is waiting for a body it should have refused")
-            return RawResponse(response.status, dict(response.getheaders()), body)
+        try:
+            return kit.raw_http(port, data, timeout=5)
+        except TimeoutError:
+            pytest.fail("no answer: the server is waiting for a body it should have refused")
 
     return send

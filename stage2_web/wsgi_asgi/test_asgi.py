@@ -12,8 +12,10 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from katas.kit import RawResponse
+
 from .asgi_app import AsgiApp, Message, Resource
-from .conftest import LIMIT, RawResponse, Served
+from .conftest import LIMIT, Served
 
 JSON = b"application/json"
 

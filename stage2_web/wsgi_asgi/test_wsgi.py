@@ -12,8 +12,10 @@ from wsgiref.validate import validator
 
 import pytest
 
+from katas.kit import RawResponse
+
 from .common import MAX_LINES, content_length
-from .conftest import LIMIT, RawResponse, Served
+from .conftest import LIMIT, Served
 from .wsgi_app import WsgiApp
 
 
