@@ -341,6 +341,14 @@ def test_hostile_changelist_input_is_a_400_that_says_why(
         f"{autocomplete}?term=a%00&app_label=cms&model_name=article&field_name=author": (
             "term: NUL characters are not allowed"
         ),
+        # Django's date drill-down builds datetime(year, ...) and the range's end unchecked
+        f"{url}?published_at__year={'9' * 20}": (
+            f"published_at: {'9' * 20} is not a date in the years 1 to 9998"
+        ),
+        f"{url}?published_at__year=9999": "published_at: 9999 is not a date in the years 1 to 9998",
+        f"{url}?published_at__year=2024&published_at__month=13": (
+            "published_at: 2024-13 is not a date in the years 1 to 9998"
+        ),
     }
     for path, reason in cases.items():
         response = admin_client.get(path)
@@ -348,6 +356,8 @@ def test_hostile_changelist_input_is_a_400_that_says_why(
     assert titles(admin_client.get(url, {"status__exact": "draft"})) == ["Draft one"], (
         "the same filter without NUL goes through"
     )
+    drilled = admin_client.get(url, {"published_at__year": "9998"})
+    assert drilled.status_code == 200, "the last year with a next year drills down as usual"
 
 
 @pytest.mark.task(8)

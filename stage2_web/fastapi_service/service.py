@@ -78,6 +78,8 @@ class TodoIn(BaseModel):
     def normalise_tags(cls, tags: list[str]) -> list[str]:
         """Tags are case-insensitive: store them lower-case, and each one once."""
         cleaned = [tag.lower() for tag in tags]
+        if any(len(tag) > 20 for tag in cleaned):  # "İ".lower() is two characters
+            raise ValueError("tags must be at most 20 characters once lower-cased")
         if len(set(cleaned)) != len(cleaned):
             raise ValueError("tags must be unique, ignoring case")
         return cleaned

@@ -82,8 +82,20 @@ async def test_invalid_bodies_are_422_with_every_error(client: httpx.AsyncClient
     assert [(t, loc) for t, loc, _ in errors(long_tag)] == [
         ("string_too_long", ["body", "tags", 1])
     ]
+    lengthened = await client.post("/todos", json={"title": "x", "tags": ["İ" * 20]}, headers=ADA)
+    assert errors(lengthened) == [
+        (
+            "value_error",
+            ["body", "tags"],
+            "Value error, tags must be at most 20 characters once lower-cased",
+        )
+    ], "'İ'.lower() is two characters: check the length of what is stored, after lower-casing"
     listed = await client.get("/todos", headers=ADA)
     assert listed.json() == [], "nothing invalid was stored"
+    fits = await client.post("/todos", json={"title": "x", "tags": ["İ" * 10]}, headers=ADA)
+    assert fits.status_code == 201 and fits.json()["tags"] == ["i̇" * 10], "20 once lowered fits"
+    [stored] = (await client.get("/todos", headers=ADA)).json()
+    assert stored["tags"] == fits.json()["tags"], "what is answered is what was stored"
 
 
 @pytest.mark.task(6)
