@@ -29,6 +29,8 @@ from sqlalchemy import (
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, Map
 
+from ..flask_body import read_body
+
 M = TypeVar("M", bound=BaseModel)
 
 metadata = MetaData()
@@ -63,18 +65,8 @@ def register_book_id(state: BlueprintSetupState) -> None:
     state.app.url_map.converters["book_id"] = BookIdConverter
 
 
-@books_bp.before_request
-def read_body() -> None:
-    """Read the body before any view: one the server cannot decode is the client's 400.
-
-    A malformed chunked body (a chunk size that is not hex, a missing CRLF, a truncated chunk)
-    fails inside the server's input stream when it is read; left to ``get_json()`` it is a 500.
-    Servers raise their own types (werkzeug an OSError, gunicorn its ParseException subclasses).
-    """
-    try:
-        request.get_data(cache=True)
-    except Exception as exc:  # any failure to read the body is a broken request
-        raise BadRequest(f"the request body could not be read: {exc}") from None
+# A body the server cannot decode (a broken chunk) is a 400 before any view reads it.
+books_bp.before_request(read_body)
 
 
 class BookIn(BaseModel):

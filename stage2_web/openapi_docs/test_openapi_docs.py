@@ -11,6 +11,8 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from katas.kit import MALFORMED_CHUNKED_BODIES, chunked_request, raw_http, serve_wsgi
+
 from .fastapi_app import create_app
 from .flask_app import create_flask_app
 from .models import API_TOKEN, Error
@@ -307,7 +309,9 @@ def test_flask_document_is_valid_and_documented() -> None:
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     body = create_pet["requestBody"]["content"][JSON]["schema"]
     assert body == {"$ref": "#/components/schemas/PetIn"}, "the Pydantic model is the body schema"
-    assert set(create_pet["responses"]) >= {"201", "401", "422"}
+    assert set(create_pet["responses"]) >= {"201", "400", "401", "422"}, (
+        "a body that is not JSON is a 400: declare it"
+    )
 
 
 @pytest.mark.task(12)
@@ -363,3 +367,19 @@ def test_flask_token_is_compared_in_constant_time(digest_spy: DigestSpy) -> None
     )
     assert client.post("/pets", json=pet, headers=AUTH).status_code == 201
     assert compared_with_the_token(digest_spy, API_TOKEN.encode())
+
+
+@pytest.mark.task(12)
+def test_flask_body_the_server_cannot_decode_is_400_not_500() -> None:
+    with serve_wsgi(create_flask_app()) as port:
+        for problem, body in MALFORMED_CHUNKED_BODIES.items():
+            request = chunked_request("POST", "/pets", body, JSON)
+            request = request.replace(
+                b"Host:", f"Authorization: Bearer {API_TOKEN}\r\nHost:".encode()
+            )
+            response = raw_http(port, request, half_close=True)
+            assert response.status == 400, f"a {problem}: 400, not 500"
+        intact = chunked_request("POST", "/pets", b"2\r\n{}\r\n0\r\n\r\n", JSON)
+        intact = intact.replace(b"Host:", f"Authorization: Bearer {API_TOKEN}\r\nHost:".encode())
+        response = raw_http(port, intact, half_close=True)
+        assert response.status == 422, "a well-formed chunked body is read: {} lacks the fields"

@@ -8,7 +8,6 @@ accepted, and a schema-valid ``If-Match`` that names no current ETag must be ref
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from .api import create_app
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
-def fuzz(task: int, method: str, path: str) -> Callable[..., None]:
+def fuzz(task: int, method: str, path: str) -> Any:
     """A test that fuzzes one operation: no 5xx, statuses and bodies as documented."""
 
     @pytest.mark.task(task)
