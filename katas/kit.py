@@ -17,10 +17,12 @@ Tests:
 
 - ``Endpoint``: what the ``<service>_service`` fixtures give (``url``, ``provider``, ``stand_in``).
 - ``plan_nodes(plan)``: every node of an ``EXPLAIN (FORMAT JSON)`` plan, to assert index use.
-- ``serve_wsgi(app)``, ``raw_http(port, data)``, ``chunked_request(...)``,
+- ``serve_wsgi(app)``, ``serve_asgi(app)``, ``raw_http(port, data)``, ``chunked_request(...)``,
   ``MALFORMED_CHUNKED_BODIES``, ``RawResponse``: hostile bytes to a real server, for what a
   test client cannot send.
-- ``contract_settings(max_examples)``: hypothesis settings for a deterministic schemathesis run.
+- ``contract_settings(max_examples)``: hypothesis settings for a deterministic schemathesis run;
+  ``load_contract(load)``: a schema for ``@schema.parametrize()`` that fails only its own tests
+  when the app cannot give its document yet.
 
 Django katas:
 
@@ -42,7 +44,9 @@ from katas.probes import (
     RawResponse,
     chunked_request,
     contract_settings,
+    load_contract,
     raw_http,
+    serve_asgi,
     serve_wsgi,
 )
 from katas.services import Endpoint, provide, scratch_database
@@ -59,9 +63,11 @@ __all__ = [
     "chunked_request",
     "contract_settings",
     "database_from_url",
+    "load_contract",
     "plan_nodes",
     "postgres_database",
     "raw_http",
+    "serve_asgi",
     "serve_wsgi",
     "service",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -58,6 +59,33 @@ def serve_wsgi(app: WSGIApplication) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def serve_asgi(app: Any, *, startup_timeout: float = 10.0) -> Iterator[int]:
+    """Serve ``app`` with uvicorn on 127.0.0.1, lifespan on; yield its port once started.
+
+    Raises RuntimeError when the server does not start (for example a lifespan startup that
+    fails) within ``startup_timeout`` seconds.
+    """
+    import uvicorn  # here: stage 1 has no uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start: did the lifespan startup complete?")
+            time.sleep(0.01)
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def raw_http(
@@ -109,3 +137,57 @@ def contract_settings(max_examples: int = 100) -> Callable[[T], T]:
         suppress_health_check=list(HealthCheck),
     )
     return configured
+
+
+class ContractSchema(Protocol):
+    """What the contract tests use of a schemathesis schema."""
+
+    def parametrize(self) -> Callable[[Callable[..., None]], Callable[..., None]]: ...
+
+    def include(self, **criteria: Any) -> ContractSchema: ...
+
+    def auth(self) -> Callable[[T], T]: ...
+
+
+class _UnloadedSchema:
+    """Stands in for a schema that could not be loaded: each test it parametrizes fails alone."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def parametrize(self) -> Callable[[Callable[..., None]], Callable[[], None]]:
+        def replace(test: Callable[..., None]) -> Callable[[], None]:
+            def unloaded() -> None:
+                import pytest
+
+                pytest.fail(self.reason)
+
+            unloaded.__name__, unloaded.__qualname__ = test.__name__, test.__qualname__
+            unloaded.__module__ = test.__module__
+            return unloaded
+
+        return replace
+
+    def include(self, **criteria: Any) -> _UnloadedSchema:
+        return self
+
+    def auth(self) -> Callable[[T], T]:
+        return lambda provider: provider
+
+
+def load_contract(load: Callable[[], Any]) -> ContractSchema:
+    """The schemathesis schema ``load()`` gives, for ``@schema.parametrize()`` at import time.
+
+    Schemathesis needs the document when the test module is collected. When it cannot be had
+    yet (a learner's app that does not build, or has no routes so far), an error there would
+    stop the whole test run; instead each test the schema parametrizes fails on its own, with
+    the reason.
+    """
+    try:
+        schema = load()
+        if not any(True for _ in schema.get_all_operations()):
+            return _UnloadedSchema("the OpenAPI document lists no operations: no routes yet?")
+    except Exception as exc:  # whatever the unfinished app raises
+        return _UnloadedSchema(f"the OpenAPI document could not be loaded: {exc!r}")
+    loaded: ContractSchema = schema
+    return loaded

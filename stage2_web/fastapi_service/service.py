@@ -168,7 +168,22 @@ async def notify(outbox: list[str], message: str) -> None:
     outbox.append(message)
 
 
-router = APIRouter(prefix="/todos", tags=["todos"])
+class Problem(BaseModel):
+    """The body of an error that is not about fields: ``{"detail": "..."}``."""
+
+    detail: str
+
+
+# Every error a route can answer is in the OpenAPI document, so clients (and a fuzzer) know them.
+router = APIRouter(
+    prefix="/todos",
+    tags=["todos"],
+    responses={
+        400: {"model": Problem, "description": "The body is not valid JSON"},
+        401: {"model": Problem, "description": "No bearer token, or an unknown one"},
+        404: {"model": Problem, "description": "No such todo of yours (routes with an id)"},
+    },
+)
 
 
 # kata: begin the endpoints: POST (201, Location, notify in background), GET list (own, by id, limit/offset), GET one, PATCH, DELETE (204, notify)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-import uvicorn
 
 from katas import kit
 from katas.kit import RawResponse
@@ -18,7 +17,6 @@ from .asgi_app import AsgiApp
 from .wsgi_app import WsgiApp
 
 LIMIT = 1000  # a small body limit keeps the over-limit requests small
-STARTUP_TIMEOUT = 10.0
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -53,27 +51,12 @@ def wsgi_server() -> Iterator[Served]:
 def asgi_server() -> Iterator[Served]:
     """The ASGI app under uvicorn (lifespan on) in a thread; ``stop()`` shuts it down."""
     events: list[str] = []
-    app = AsgiApp(max_body=LIMIT, events=events)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start: did lifespan.startup complete?")
-            time.sleep(0.01)
-        yield Served(server.servers[0].sockets[0].getsockname()[1], events, stop)
-    finally:
-        stop()
+    with ExitStack() as stack:
+        try:
+            port = stack.enter_context(kit.serve_asgi(AsgiApp(max_body=LIMIT, events=events)))
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield Served(port, events, stack.close)
 
 
 @pytest.fixture
