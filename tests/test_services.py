@@ -220,10 +220,11 @@ def test_a_run_cancelled_with_sigterm_drops_its_databases(
     pytester.makepyfile(
         f"""
         import time
+        from urllib.parse import urlsplit
 
         def test_waits_to_be_cancelled(postgres_url):
             with open({str(names)!r}, "w") as f:
-                f.write(postgres_url.rsplit("/", 1)[1])
+                f.write(urlsplit(postgres_url).path.lstrip("/"))
             time.sleep(120)  # the run is cancelled here
         """
     )
@@ -313,21 +314,28 @@ def _variant(url: str, **parts: str) -> str:
 @pytest.mark.parametrize(
     ("service", "env_var", "breaks", "error"),
     [
-        ("postgres", "KATAS_POSTGRES_URL", {"netloc": "postgres@127.0.0.1:1"}, "refused"),
+        (
+            "postgres",
+            "KATAS_POSTGRES_URL",
+            {"url": "postgresql://postgres@127.0.0.1:1/x"},
+            "refused",
+        ),
         ("postgres", "KATAS_POSTGRES_URL", {"path": "/no_such_database"}, "no_such_database"),
         ("postgres", "KATAS_POSTGRES_URL", {"user": "no_such_role"}, "no_such_role"),
-        ("redis", "KATAS_REDIS_URL", {"netloc": "127.0.0.1:1"}, "refused"),
+        ("redis", "KATAS_REDIS_URL", {"url": "redis://127.0.0.1:1/0"}, "refused"),
         ("redis", "KATAS_REDIS_URL", {"db": "99"}, "out of range"),
-        ("rabbitmq", "KATAS_AMQP_URL", {"netloc": "guest:guest@127.0.0.1:1"}, "refused"),
+        ("rabbitmq", "KATAS_AMQP_URL", {"url": "amqp://guest:guest@127.0.0.1:1/"}, "refused"),
     ],
 )
 def test_an_unreachable_url_is_one_line_naming_the_variable_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, service: str, env_var: str, breaks: dict[str, str], error: str
 ) -> None:
-    real = provide(service) if service != "rabbitmq" else None
+    real = provide(service) if "url" not in breaks else None
     try:
-        url = "amqp://guest:guest@127.0.0.1:5672/" if real is None else real.url
-        if "user" in breaks:
+        url = "" if real is None else real.url
+        if "url" in breaks:  # a closed TCP port, whatever the real server listens on
+            url = breaks["url"]
+        elif "user" in breaks:
             parts = urlsplit(url)
             url = _variant(url, netloc=f"{breaks['user']}@{parts.hostname}:{parts.port or 5432}")
         elif "db" in breaks:
