@@ -164,9 +164,9 @@ def show(name: str) -> None:
 
 @app.command()
 def hint(
-    name: Annotated[str | None, typer.Argument(help=CURRENT)] = None,
+    name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
     number: Annotated[
-        int | None, typer.Argument(help="which hint, from 1 (default: the next)")
+        int | None, typer.Argument(help="which hint, from 1 (default: the next)", metavar="N")
     ] = None,
 ) -> None:
     """Reveal hints one at a time."""
@@ -191,7 +191,8 @@ def hint(
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
-    ctx: typer.Context, name: Annotated[str | None, typer.Argument(help=CURRENT)] = None
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
 ) -> None:
     """Run one kata's tests (extra arguments go to pytest); the exit code is pytest's."""
     from katas.runner import run_pytest
@@ -244,7 +245,9 @@ def exercise_files(root: Path, kata: Kata) -> list[tuple[Path, str]]:
 
 @app.command()
 def start(
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="every kata")] = False,
     force: Annotated[
         bool, typer.Option(help="stub even uncommitted files (backed up first)")
@@ -302,7 +305,7 @@ def reset(
 
 @app.command()
 def solution(
-    name: Annotated[str | None, typer.Argument(help=CURRENT)] = None,
+    name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
     apply: Annotated[bool, typer.Option(help="write the solution into the kata's files")] = False,
     force: Annotated[
         bool, typer.Option(help="overwrite uncommitted work (backed up first)")
@@ -336,7 +339,9 @@ def solution(
 
 @app.command("release")
 def release_(
-    out_dir: Annotated[Path, typer.Argument(help="a new folder for the student edition")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="a new folder for the student edition", metavar="DIR")
+    ],
     ref: Annotated[str, typer.Option(help="the commit to release")] = "HEAD",
 ) -> None:
     """Write a student edition: a new one-commit repository, every kata stubbed, no answers."""
@@ -418,7 +423,9 @@ WATCHED = (".pyx", ".toml", ".yaml", ".yml", ".tf", ".sql", ".proto", ".sol", ".
 
 @app.command()
 def watch(
-    name: Annotated[str | None, typer.Argument(help="a kata (default: the next)")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="a kata (default: the next)", metavar="KATA")
+    ] = None,
 ) -> None:
     """Re-run the current kata's tests on every save; move to the next kata when it passes."""
     import watchfiles
@@ -455,7 +462,9 @@ def watch(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def check(
     ctx: typer.Context,
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
 ) -> None:
     """Prove katas in a temporary copy: each solution passes and each test fails on its stub."""
     from katas.check import check_katas
@@ -503,7 +512,9 @@ def doctor() -> None:
 
 @app.command()
 def mutate(
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
     min_score: Annotated[float, typer.Option(help="fail below this score (0 to 1)")] = 0.9,
 ) -> None:
     """Mutation-test the katas' tests in a temporary copy; write mutate-results/<selection>.md."""
@@ -533,7 +544,9 @@ def mutate(
 
 @app.command()
 def bench(
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
 ) -> None:
     """Measure the katas' benchmarks and write bench-results/<selection>.md."""
     root, katas = load()
@@ -551,7 +564,9 @@ def bench(
 
 @app.command()
 def grade(
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
     tests_from: Annotated[
         str, typer.Option(help="the trusted ref whose tests, harness and points grade")
     ] = "HEAD",
@@ -614,8 +629,12 @@ def _grade_one(
 
 @app.command("grade-forks")
 def grade_forks(
-    roster: Annotated[Path, typer.Argument(help="one fork a line: owner/name, git URL or path")],
-    selectors: Annotated[list[str] | None, typer.Argument(help="kata names or stages")] = None,
+    roster: Annotated[
+        Path, typer.Argument(help="one fork a line: owner/name, git URL or path", metavar="ROSTER")
+    ],
+    selectors: Annotated[
+        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+    ] = None,
     tests_from: Annotated[str, typer.Option(help="the trusted ref of this repository")] = "HEAD",
     out_dir: Annotated[Path, typer.Option("--out", help="one folder per fork here")] = Path(
         "grades"
