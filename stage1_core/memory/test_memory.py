@@ -59,8 +59,9 @@ def test_error_counts_matches_the_list_version() -> None:
         "   \n",
         "3 PUT /b 503 7\n",
         "4 GET /a 502 3\n",
+        "5 GET /c 499 2\n",
     ]
-    assert error_counts(lines) == {"/a": 2, "/b": 1}, "count status >= 500 per path"
+    assert error_counts(lines) == {"/a": 2, "/b": 1}, "count status >= 500 per path (not 499)"
     assert error_counts([]) == {}
     assert error_counts(access_log(2_000)) == error_counts_list(access_log(2_000))
 
