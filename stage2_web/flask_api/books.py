@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter
 
 from ..flask_body import read_body
 
@@ -47,17 +47,34 @@ health_bp = Blueprint("health", __name__)
 books_bp = Blueprint("books", __name__, url_prefix="/api/books")
 
 
-class BookIdConverter(IntegerConverter):
-    """``<book_id:...>``: ASCII digits, 0 to PostgreSQL's largest integer (2**31-1).
+def decimal_up_to(limit: int) -> str:
+    """A regex for the numbers 0 to ``limit`` written plainly: no sign, no leading zero.
 
-    Werkzeug's ``int`` matches ``\\d``, which also takes full-width and other Unicode digits, so
-    ``/api/books/９９`` (full-width) would reach book 99: one resource, two URLs.
+    The router must refuse a larger id itself: werkzeug tries a route's method before its
+    converter, so an id the converter rejects on PUT would be a 405 (the GET route matched).
+    """
+    digits = str(limit)
+    alternatives = ["0"]
+    if len(digits) > 1:  # fewer digits than the limit: any such number
+        alternatives.append(f"[1-9][0-9]{{0,{len(digits) - 2}}}")
+    for i, digit in enumerate(digits):  # as many digits: the limit's prefix, then a smaller digit
+        lowest = 1 if i == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - i - 1
+            alternatives.append(f"{digits[:i]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
+    alternatives.append(digits)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+class BookIdConverter(IntegerConverter):
+    """``<book_id:...>``: 0 to PostgreSQL's largest integer (2**31-1), in ASCII digits only.
+
+    Werkzeug's ``int`` matches ``\\d``, which also takes full-width and other Unicode digits, and
+    leading zeros, so ``/api/books/９９`` (full-width) and ``/api/books/099`` would reach book
+    99: one resource, several URLs.
     """
 
-    regex = r"[0-9]+"
-
-    def __init__(self, map: Map) -> None:
-        super().__init__(map, max=2**31 - 1)
+    regex = decimal_up_to(2**31 - 1)
 
 
 @books_bp.record_once

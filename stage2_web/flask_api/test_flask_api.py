@@ -91,10 +91,15 @@ def test_unknown_id_and_unknown_route_are_json_404s(client: FlaskClient) -> None
 
 @pytest.mark.task(5)
 def test_odd_ids_are_404_not_500(client: FlaskClient) -> None:
-    for path in ("/api/books/-1", "/api/books/abc", f"/api/books/{2**31}", f"/api/books/{10**30}"):
-        response = client.get(path)
-        assert response.status_code == 404, f"{path}: no such book can exist; never a 500"
-        assert response.get_json() == error(404, NotFound.description), path
+    odd = ("/api/books/-1", "/api/books/abc", f"/api/books/{2**31}", f"/api/books/{10**30}")
+    for path in (*odd, "/api/books/01"):
+        for method in ("get", "put", "delete"):
+            response = getattr(client, method)(path, json=DUNE)
+            assert response.status_code == 404, (
+                f"{method.upper()} {path}: no such book can exist (never a 500), and the "
+                "router refuses it for every method (not a 405 because the GET route matched)"
+            )
+            assert response.get_json() == error(404, NotFound.description), path
 
 
 @pytest.mark.task(3)
