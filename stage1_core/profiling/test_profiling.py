@@ -202,3 +202,20 @@ def test_fast_report_keeps_customers_whose_orders_total_zero() -> None:
             "Paid <paid@example.com>: 2.50",
         ]
     ), "a customer with orders is listed even when they sum to 0: test `in totals`"
+
+
+@pytest.mark.task(2)
+def test_hottest_skips_each_built_in_and_keeps_every_python_function() -> None:
+    stats = stats_of(tie_workload)
+    # A hand-made table in a known order: built-ins first, then a file whose path is not ASCII.
+    stats.stats = {  # type: ignore[attr-defined]
+        ("~", 0, "<built-in method builtins.len>"): (5, 5, 0.0, 0.0, {}),
+        ("/src/app.py", 3, "handler"): (2, 2, 0.0, 0.0, {}),
+        ("~", 0, "<method 'lower' of 'str' objects>"): (7, 7, 0.0, 0.0, {}),
+        ("\u00fcbung/sch\u00e4tzen.py", 1, "estimate"): (1, 1, 0.0, 0.0, {}),
+    }
+    stats.fcn_list = None  # type: ignore[attr-defined]
+    assert hottest(stats, 5, by="ncalls") == [("handler", 2), ("estimate", 1)], (
+        "skip a built-in (file name exactly '~') and go on to the next row; every other file, "
+        "whatever its name, is Python code"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from unittest import mock
 
 import pytest
 
@@ -248,4 +249,20 @@ def test_run_workers_consumes_while_the_producer_is_still_producing() -> None:
     assert all(event.is_set() for event in handled), (
         "start the consumers before putting jobs, and let them block on get() until STOP: "
         "a consumer that quits when the queue is momentarily empty drops a slow producer's jobs"
+    )
+
+
+@pytest.mark.task(3)
+def test_run_workers_stops_on_the_sentinel_itself_not_on_an_equal_job() -> None:
+    handled: list[object] = []
+    lock = threading.Lock()
+
+    def handle(job: object) -> None:
+        with lock:
+            handled.append(job)
+
+    jobs = [mock.ANY, 1, mock.ANY]  # mock.ANY == anything, STOP included
+    _run_workers_or_fail(jobs, handle, 1)  # type: ignore[arg-type]
+    assert handled == jobs, (
+        "a job that compares equal to STOP is still a job: test the sentinel with `is`, not =="
     )
