@@ -430,6 +430,8 @@ def watch(
     """Re-run the current kata's tests on every save; move to the next kata when it passes."""
     import watchfiles
 
+    from katas.services import kept_warm
+
     root, katas = load()
     state = load_state(root)
     current = select(katas, [name])[0] if name else state.next_pending(katas)
@@ -453,8 +455,13 @@ def watch(
         out.print(Text(line, style=style or ""), soft_wrap=True)
 
     clear = out.clear if out.is_terminal else lambda: None
+    # The stage's servers start once, not on every save: each run gets its own database anyway.
+    needed = [s for k in katas if k.stage == current.stage for s in k.services]
     try:
-        watch_loop(root, katas, current, changes, show, clear=clear)
+        with kept_warm(needed) as warm:
+            for endpoint in warm:
+                out.print(f"kept warm for this watch: {endpoint.service} ({endpoint.provider})")
+            watch_loop(root, katas, current, changes, show, clear=clear)
     except KeyboardInterrupt:
         out.print("stopped")
 

