@@ -415,6 +415,25 @@ async def test_fetch_retries_connection_errors(session: aiohttp.ClientSession) -
 
 
 @pytest.mark.task(4)
+async def test_fetch_counts_many_attempts_by_value(session: aiohttp.ClientSession) -> None:
+    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    fetcher = Fetcher(session, attempts=300, base_delay=0.0, sleep=record)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await within(fetcher.fetch(f"http://127.0.0.1:{port}/item/1"), "fetch")
+    assert len(waits) == 299, (
+        "300 attempts, 299 waits, then the last error: compare the attempt number with ==, not "
+        "`is` (CPython shares int objects only up to 256)"
+    )
+
+
+@pytest.mark.task(4)
 async def test_fetch_backs_off_without_holding_a_slot(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
