@@ -74,6 +74,7 @@ class EquivalentMutant:
     line: str  # the mutated source line, stripped
     operator: str  # cosmic-ray's operator name, e.g. "core/NumberReplacer"
     reason: str  # why it cannot change behaviour
+    mutant: str | None = None  # the line as mutated, stripped: one of several such; None: any
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ def _sandbox_allow(toml_path: Path, raw: dict[str, Any], problems: list[str]) ->
 def _equivalent_mutants(
     toml_path: Path, raw: dict[str, Any], problems: list[str]
 ) -> tuple[EquivalentMutant, ...]:
-    """``[[mutate.equivalent]]`` tables: file, line, operator and the reason it is equivalent."""
+    """``[[mutate.equivalent]]`` tables: file, line, operator, the reason it is equivalent, and
+    optionally the mutant (the line as mutated), to single out one of several on a line."""
     entries = raw.get("equivalent", [])
     fields = {"file", "line", "operator", "reason"}
     if set(raw) - {"equivalent"} or not isinstance(entries, list):
@@ -267,14 +269,16 @@ def _equivalent_mutants(
     for number, entry in enumerate(entries, 1):
         if (
             isinstance(entry, dict)
-            and set(entry) == fields
+            and fields <= set(entry) <= fields | {"mutant"}
             and all(isinstance(v, str) and v.strip() for v in entry.values())
         ):
-            found.append(EquivalentMutant(**{k: entry[k].strip() for k in fields}))
+            text = {k: entry[k].strip() for k in fields}
+            mutant = entry.get("mutant")
+            found.append(EquivalentMutant(**text, mutant=mutant.strip() if mutant else None))
         else:
             problems.append(
                 f"{toml_path}: [[mutate.equivalent]] {number} needs file, line, operator and a "
-                "reason, each a non-empty string"
+                "reason (and may name the mutant line), each a non-empty string"
             )
     return tuple(found)
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from cosmic_ray.commands.init import init as cosmic_init
-from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.mutating import mutate_and_test, mutate_code
+from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
 
@@ -41,6 +42,7 @@ class Mutant:
     line: int
     source: str  # the original line, stripped
     operator: str
+    mutant: str  # the line as mutated, stripped
     outcome: Outcome
     diff: str = ""
     reason: str = ""  # why it is equivalent, or why it did not run
@@ -82,15 +84,25 @@ def _inside(mutation: MutationSpec, lines: set[int]) -> bool:
     return all(n in lines for n in range(first, last + 1))
 
 
-def _equivalent(kata: Kata, file: str, source: str, operator: str) -> EquivalentMutant | None:
+def _equivalent(kata: Kata, mutant: Mutant) -> EquivalentMutant | None:
     return next(
         (
             e
             for e in kata.equivalent_mutants
-            if (e.file, e.line, e.operator) == (file, source, operator)
+            if (e.file, e.line, e.operator) == (mutant.file, mutant.source, mutant.operator)
+            and e.mutant in (None, mutant.mutant)
         ),
         None,
     )
+
+
+def _mutated_line(path: Path, mutation: MutationSpec) -> str:
+    """The mutant's version of its line, stripped, as ``[[mutate.equivalent]]`` may name it."""
+    operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
+    code = mutate_code(path.read_text(encoding="utf-8"), operator, mutation.occurrence)
+    lines = (code or "").splitlines()
+    line = mutation.start_pos[0]
+    return lines[line - 1].strip() if line <= len(lines) else ""
 
 
 def _test_command(copy: Path, kata: Kata, root: Path) -> list[str]:
@@ -143,8 +155,9 @@ def mutate_kata(
             line = mutation.start_pos[0]
             source = path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
             relative = str(path.relative_to(folder))
-            base = Mutant(relative, line, source, mutation.operator_name, "not run")
-            if same := _equivalent(kata, relative, source, mutation.operator_name):
+            mutated = _mutated_line(path, mutation)
+            base = Mutant(relative, line, source, mutation.operator_name, mutated, "not run")
+            if same := _equivalent(kata, base):
                 used.add(same)
                 result.mutants.append(replace(base, outcome="equivalent", reason=same.reason))
                 continue
@@ -206,7 +219,7 @@ def report(results: list[KataMutation], minimum: float) -> str:
         lines += [f"## {r.kata.name}: {len(r.survivors)} survivor(s)", ""]
         for m in r.survivors:
             lines += [
-                f"- `{m.file}:{m.line}` {m.operator}",
+                f"- `{m.file}:{m.line}` {m.operator}: `{m.mutant}`",
                 "",
                 "```diff",
                 m.diff.strip(),

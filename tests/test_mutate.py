@@ -45,6 +45,13 @@ reason = "marked here to prove the exclusion"
 
 [[mutate.equivalent]]
 file = "solution.py"
+line = "return 2 * n"
+operator = "core/NumberReplacer"
+mutant = "return 3 * n"
+reason = "one of the line's two number mutants, singled out by its text"
+
+[[mutate.equivalent]]
+file = "solution.py"
 line = "return 3 * n"
 operator = "core/NumberReplacer"
 reason = "no such line any more"
@@ -63,8 +70,14 @@ def test_survivors_are_reported_equivalents_excluded_and_given_code_left_alone(
     assert {m.line for m in result.mutants} == {3}, "only the region's line is mutated"
     survivors = {m.operator for m in result.survivors}
     assert survivors == {"core/ReplaceBinaryOperator_Mul_Add"}
-    [equivalent] = [m for m in result.mutants if m.outcome == "equivalent"]
-    assert equivalent.operator == "core/ReplaceBinaryOperator_Mul_Pow"
+    equivalents = {(m.operator, m.mutant) for m in result.mutants if m.outcome == "equivalent"}
+    assert equivalents == {
+        ("core/ReplaceBinaryOperator_Mul_Pow", "return 2 ** n"),
+        ("core/NumberReplacer", "return 3 * n"),
+    }
+    [other_number] = [m for m in result.mutants if m.operator == "core/NumberReplacer"
+                      and m.outcome != "equivalent"]  # fmt: skip
+    assert (other_number.mutant, other_number.outcome) == ("return 1 * n", "killed")
     killed = result.count("killed", "timeout")
     assert killed >= 8  # -, /, //, %, <<, >>, |, &, ^ and the replaced numbers
     assert result.score == killed / (killed + 1)
