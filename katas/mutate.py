@@ -108,9 +108,14 @@ def _mutated_line(path: Path, mutation: MutationSpec) -> str:
 def _test_command(copy: Path, kata: Kata, root: Path) -> list[str]:
     # env -C: cosmic-ray runs the command without a shell, and the copy must be the working
     # directory so that its harness and kata packages are the ones imported.
-    target = str(kata.path.relative_to(root))
+    # With -x the first failure ends the run: the quick tests go first, the fuzzing (contract)
+    # files last, so most mutants cost a fraction of the whole suite.
+    tests = sorted(
+        kata.path.rglob("test_*.py"), key=lambda f: (f.name.startswith("test_contract"), f)
+    )
+    targets = [str(f.relative_to(root)) for f in tests] or [str(kata.path.relative_to(root))]
     return ["env", "-C", str(copy), sys.executable, "-m", "pytest", "-x", "-q",
-            "-p", "no:cacheprovider", target]  # fmt: skip
+            "-p", "no:cacheprovider", *targets]  # fmt: skip
 
 
 def _mutation_items(db: WorkDB, files: list[Path]) -> Iterator[WorkItem]:
