@@ -30,7 +30,18 @@ nox.options.sessions = ["lint", "typecheck", "tests", *PRESENT, "check"]
 
 
 def install(session: nox.Session, *groups: str) -> None:
-    """The harness itself plus the named dependency groups of pyproject.toml."""
+    """The harness itself plus the named dependency groups, at the versions uv.lock pins.
+
+    ``uv sync --locked`` fails when pyproject.toml and the lock disagree (run ``uv lock``). Without
+    uv (nox's virtualenv backend) the groups are resolved afresh from pyproject.toml's bounds.
+    """
+    if session.venv_backend == "uv" and (ROOT / "uv.lock").is_file():
+        session.run_install(
+            "uv", "sync", "--locked", "--no-default-groups", *(f"--group={g}" for g in groups),
+            env={"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)},
+            external=True,
+        )  # fmt: skip
+        return
     requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
     session.install("-e", ".", *requirements)
 
@@ -62,6 +73,8 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    if session.venv_backend == "uv":  # the lock matches pyproject.toml
+        session.run("uv", "lock", "--check", external=True)
 
 
 @nox.session
