@@ -56,7 +56,7 @@ def echo(body: bytes) -> dict[str, Any]:
 
 def stream_count(query: str) -> int:
     """GET /stream?n=3 -> 3; n defaults to 3 and must be an integer from 1 to MAX_LINES."""
-    raw = parse_qs(query).get("n", ["3"])[0]
+    raw = parse_qs(query, keep_blank_values=True).get("n", ["3"])[0]  # "?n=" is not "no n"
     digits = raw.lstrip("0")  # int() refuses over 4300 digits: measure before converting
     short = raw.isascii() and raw.isdigit() and len(digits) <= len(str(MAX_LINES))
     if not (short and 1 <= int(digits or "0") <= MAX_LINES):
