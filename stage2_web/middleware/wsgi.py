@@ -124,9 +124,11 @@ def create_flask_app(tokens: Mapping[str, str], *, clock: Clock = time.perf_coun
         raise RuntimeError("a bug in a handler")
 
     @app.errorhandler(HTTPException)
-    def json_error(error: HTTPException) -> tuple[Any, int]:
+    def json_error(error: HTTPException) -> tuple[Any, int, list[tuple[str, str]]]:
         # Flask turns an unhandled exception into InternalServerError, so /boom lands here too.
-        return jsonify(error=error.name.lower()), error.code or 500
+        # Keep the error's own headers (a 405's Allow), not its HTML content type.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return jsonify(error=error.name.lower()), error.code or 500, headers
 
     app.wsgi_app = WSGIRequestLogMiddleware(  # type: ignore[method-assign]
         WSGIAuthMiddleware(app.wsgi_app, tokens=tokens), clock=clock
