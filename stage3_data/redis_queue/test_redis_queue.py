@@ -378,3 +378,51 @@ def test_a_poison_message_is_dead_lettered_after_exactly_max_deliveries(
         "one dead letter: the original fields, plus which message, why, and after how many tries"
     )
     assert r.hget(f"{stream}:balances", "ada") is None, "nothing of it was ever applied"
+
+
+def refuse(message: Message, tx: Pipeline) -> None:
+    raise ValueError(f"cannot apply {message.id}")
+
+
+@pytest.mark.task(7)
+def test_a_message_delivered_past_max_deliveries_is_dead_lettered(
+    r: redis.Redis, stream: str
+) -> None:
+    worker(r, stream).publish({"account": "ada", "amount": "1"})
+    queue = worker(r, stream, max_deliveries=3)
+    [message] = queue.read("w1")
+    # Delivered 5 times under an older, higher limit: it is past this worker's last try too.
+    late = Message(message.id, message.fields, deliveries=5)
+    assert queue.settle(late, refuse) == "dead", "deliveries >= max_deliveries, not =="
+    assert r.xlen(f"{stream}:dead") == 1 and pending(r, stream) == 0
+
+
+class RecordsPipelines(redis.Redis):
+    """A client that notes, for each pipeline it makes, whether it is a MULTI/EXEC transaction."""
+
+    transactions: list[bool]
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        self.transactions.append(transaction)
+        return super().pipeline(transaction, shard_hint)
+
+
+@pytest.mark.task(7)
+def test_a_dead_letter_is_written_in_a_transaction(
+    r: redis.Redis, redis_url: str, stream: str
+) -> None:
+    worker(r, stream).publish({"account": "ada", "amount": "1"})
+    spy = RecordsPipelines.from_url(redis_url, decode_responses=True)
+    assert isinstance(spy, RecordsPipelines)
+    spy.transactions = []
+    try:
+        queue = worker(spy, stream)
+        [message] = queue.read("w1")
+        spy.transactions.clear()
+        queue.dead_letter(message, KeyError("account"))
+    finally:
+        spy.close()
+    assert spy.transactions == [True], (
+        "one pipeline with transaction=True (MULTI/EXEC): no other client may see the dead "
+        "letter while its original is still pending"
+    )
