@@ -100,40 +100,38 @@ class AuthLoggingInterceptor(grpc.aio.ServerInterceptor):
 
         async def admit(context: Ctx) -> None:
             if not allowed:
-                await context.abort(
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "send metadata 'authorization: Bearer <token>' with a valid token",
-                )
+                denied = "send metadata 'authorization: Bearer <token>' with a valid token"
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, denied)
 
         def log(context: Ctx, error: BaseException | None) -> None:
             self.logger.info("%s %s", method, status_of(context, error).name)
 
         def unary(behaviour: Unary) -> Unary:
             async def run(request: Any, context: Ctx) -> Any:
-                error: BaseException | None = None
+                failure: BaseException | None = None
                 try:
                     await admit(context)
                     return await behaviour(request, context)
                 except BaseException as exc:
-                    error = exc
+                    failure = exc
                     raise
                 finally:
-                    log(context, error)
+                    log(context, failure)
 
             return run
 
         def streaming(behaviour: Streaming) -> Streaming:
             async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
-                error: BaseException | None = None
+                failure: BaseException | None = None
                 try:
                     await admit(context)
                     async for response in behaviour(request, context):
                         yield response
                 except BaseException as exc:
-                    error = exc
+                    failure = exc
                     raise
                 finally:
-                    log(context, error)
+                    log(context, failure)
 
             return run
 

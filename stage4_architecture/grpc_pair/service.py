@@ -133,10 +133,8 @@ class InventoryService:
         changes: list[tuple[str, int]] = []
         async for change in requests:
             if change.quantity < 1:
-                await context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"quantity must be at least 1, got {change.quantity} for sku {change.sku!r}",
-                )
+                wrong = f"quantity must be at least 1, got {change.quantity} for sku {change.sku!r}"
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, wrong)
             await self._known(change.sku, context)
             changes.append((change.sku, change.quantity))
         for sku, units in changes:
@@ -160,10 +158,8 @@ class InventoryService:
                     committed = True
                     return
                 if request.quantity < 1:
-                    await context.abort(
-                        grpc.StatusCode.INVALID_ARGUMENT,
-                        f"quantity must be at least 1, got {request.quantity}",
-                    )
+                    refused = f"quantity must be at least 1, got {request.quantity}"
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, refused)
                 await self._known(request.sku, context)
                 ok = self.shelf.take(request.sku, request.quantity)
                 if ok:
