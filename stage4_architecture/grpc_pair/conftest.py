@@ -94,14 +94,18 @@ class Tracker(grpc.aio.ServerInterceptor):
         def streaming(behaviour: Streaming) -> Streaming:
             async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
                 outcome = "error"
+                responses = behaviour(counted(request), context)
                 try:
-                    async for response in behaviour(counted(request), context):
+                    async for response in responses:
                         yield response
                     outcome = "ok"
                 except (asyncio.CancelledError, GeneratorExit):
                     outcome = "cancelled"
                     raise
                 finally:
+                    # Close the servicer's generator now, so its own finally has run when the
+                    # call counts as ended (left alone, it is closed later, by the event loop).
+                    await responses.aclose()  # type: ignore[attr-defined]
                     end(outcome)
 
             return run
