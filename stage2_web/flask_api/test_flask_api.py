@@ -183,6 +183,8 @@ def test_list_paginates_in_id_order(client: FlaskClient) -> None:
     first = client.get("/api/books?size=3").get_json()
     assert [b["id"] for b in first["items"]] == ids[:3], "page 1 is the first `size` books by id"
     assert (first["page"], first["size"], first["total"]) == (1, 3, 7)
+    second = client.get("/api/books?page=2&size=3").get_json()
+    assert [b["id"] for b in second["items"]] == ids[3:6], "page 2 skips (2 - 1) * size books"
     last = client.get("/api/books?page=3&size=3").get_json()
     assert [b["id"] for b in last["items"]] == ids[6:], "page 3 of size 3 holds only the 7th"
     empty = client.get("/api/books?page=4&size=3").get_json()
@@ -375,3 +377,16 @@ def test_a_body_the_server_cannot_decode_is_400_not_500(app: Flask) -> None:
         assert response.status == 422, (
             "a well-formed chunked body is read as usual: {} lacks fields"
         )
+
+
+@pytest.mark.task(5)
+def test_item_routes_touch_exactly_the_book_they_name(client: FlaskClient) -> None:
+    first, middle, last = add_books(client, 3)
+    assert client.get(f"/api/books/{middle}").get_json()["title"] == "Book 1"
+    replaced = client.put(f"/api/books/{middle}", json={**DUNE, "title": "Middle"})
+    assert replaced.status_code == 200 and replaced.get_json()["id"] == middle
+    assert client.delete(f"/api/books/{middle}").status_code == 204
+    titles = {b["id"]: b["title"] for b in client.get("/api/books").get_json()["items"]}
+    assert titles == {first: "Book 0", last: "Book 2"}, (
+        "WHERE id = <id>: the books before and after the one named are untouched"
+    )
