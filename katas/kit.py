@@ -22,7 +22,7 @@ Tests:
   test client cannot send.
 - ``contract_settings(max_examples)``: hypothesis settings for a deterministic schemathesis run;
   ``load_contract(load)``: a schema for ``@schema.parametrize()`` that fails only its own tests
-  when the app cannot give its document yet.
+  when the app cannot give its document yet; ``bearer_auth(schema, token)`` signs its calls in.
 
 Django katas:
 
@@ -42,6 +42,7 @@ from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
 from katas.probes import (
     MALFORMED_CHUNKED_BODIES,
     RawResponse,
+    bearer_auth,
     chunked_request,
     contract_settings,
     load_contract,
@@ -59,6 +60,7 @@ __all__ = [
     "Endpoint",
     "Ratio",
     "RawResponse",
+    "bearer_auth",
     "best_time",
     "chunked_request",
     "contract_settings",

@@ -317,20 +317,37 @@ async def settle(*tasks: asyncio.Task[Any]) -> None:
 # fetch: retries ------------------------------------------------------------------------------
 
 
+class Waits:
+    """Stands in for asyncio.sleep: notes each backoff wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def refused_url() -> str:
+    """A URL on a port of 127.0.0.1 where nothing listens: every connect is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/item/1"
+
+
 @pytest.mark.task(4)
 async def test_fetch_retries_503_with_backoff_then_succeeds(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
     backend.flaky_failures = 2
-    waits: list[float] = []
+    waits = Waits()
 
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    fetcher = Fetcher(session, attempts=4, base_delay=0.1, factor=2.0, sleep=record)
+    fetcher = Fetcher(session, attempts=4, base_delay=0.1, factor=2.0, sleep=waits.sleep)
     assert await within(fetcher.fetch(backend.url("/flaky")), "fetch") == {"ok": True}
     assert backend.hits["flaky"] == 3, "two 503s, then the third attempt succeeds"
-    assert waits == pytest.approx([0.1, 0.2]), "exponential backoff: base_delay, then *factor"
+    assert waits.seconds == pytest.approx([0.1, 0.2]), (
+        "exponential backoff: base_delay, then *factor"
+    )
 
 
 @pytest.mark.task(4)
@@ -338,19 +355,18 @@ async def test_fetch_gives_up_after_attempts(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
     backend.flaky_failures = 100
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
+    waits = Waits()
 
     fetcher = Fetcher(
-        session, attempts=5, base_delay=1.0, factor=10.0, max_delay=50.0, sleep=record
+        session, attempts=5, base_delay=1.0, factor=10.0, max_delay=50.0, sleep=waits.sleep
     )
     with pytest.raises(aiohttp.ClientResponseError) as info:
         await within(fetcher.fetch(backend.url("/flaky")), "fetch")
     assert info.value.status == 503, "after the last attempt, its error propagates"
     assert backend.hits["flaky"] == 5, "attempts=5 means five requests in all"
-    assert waits == pytest.approx([1.0, 10.0, 50.0, 50.0]), "capped at max_delay; none after last"
+    assert waits.seconds == pytest.approx([1.0, 10.0, 50.0, 50.0]), (
+        "capped at max_delay; none after last"
+    )
 
 
 @pytest.mark.task(4)
@@ -358,76 +374,57 @@ async def test_fetch_caps_even_the_first_wait(
     backend: Backend, session: aiohttp.ClientSession
 ) -> None:
     backend.flaky_failures = 2
-    waits: list[float] = []
+    waits = Waits()
 
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    fetcher = Fetcher(session, attempts=3, base_delay=5.0, max_delay=2.0, sleep=record)
+    fetcher = Fetcher(session, attempts=3, base_delay=5.0, max_delay=2.0, sleep=waits.sleep)
     assert await within(fetcher.fetch(backend.url("/flaky")), "fetch") == {"ok": True}
-    assert waits == pytest.approx([2.0, 2.0]), "no wait is longer than max_delay, the first too"
+    assert waits.seconds == pytest.approx([2.0, 2.0]), (
+        "no wait is longer than max_delay, the first too"
+    )
 
 
 @pytest.mark.task(4)
 async def test_fetch_does_not_retry_404(backend: Backend, session: aiohttp.ClientSession) -> None:
-    waits: list[float] = []
+    waits = Waits()
 
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    fetcher = Fetcher(session, attempts=3, sleep=record)
+    fetcher = Fetcher(session, attempts=3, sleep=waits.sleep)
     with pytest.raises(aiohttp.ClientResponseError):
         await within(fetcher.fetch(backend.url("/missing")), "fetch")
     assert backend.hits["missing"] == 1, "a 4xx answer will not change: exactly one request"
-    assert waits == [], "no backoff for an error that is not retried"
+    assert waits.seconds == [], "no backoff for an error that is not retried"
 
 
 @pytest.mark.task(4)
 async def test_fetch_retries_timeouts(backend: Backend) -> None:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
+    waits = Waits()
 
     # Half a second per attempt: long enough for each request to reach a busy server.
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as shared:
-        fetcher = Fetcher(shared, attempts=2, base_delay=0.1, sleep=record)
+        fetcher = Fetcher(shared, attempts=2, base_delay=0.1, sleep=waits.sleep)
         with pytest.raises(TimeoutError):
             await within(fetcher.fetch(backend.url("/slow")), "fetch of /slow")
     assert backend.hits["slow"] == 2, "a timeout is transient: it is tried again"
-    assert waits == pytest.approx([0.1])
+    assert waits.seconds == pytest.approx([0.1])
 
 
 @pytest.mark.task(4)
 async def test_fetch_retries_connection_errors(session: aiohttp.ClientSession) -> None:
-    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    waits: list[float] = []
+    waits = Waits()
 
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    fetcher = Fetcher(session, attempts=3, base_delay=0.1, sleep=record)
+    fetcher = Fetcher(session, attempts=3, base_delay=0.1, sleep=waits.sleep)
     with pytest.raises(aiohttp.ClientConnectionError):
-        await within(fetcher.fetch(f"http://127.0.0.1:{port}/item/1"), "fetch")
-    assert waits == pytest.approx([0.1, 0.2]), "connection refused is retried, with backoff"
+        await within(fetcher.fetch(refused_url()), "fetch")
+    assert waits.seconds == pytest.approx([0.1, 0.2]), "connection refused is retried, with backoff"
 
 
 @pytest.mark.task(4)
 async def test_fetch_counts_many_attempts_by_value(session: aiohttp.ClientSession) -> None:
-    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    waits: list[float] = []
+    waits = Waits()
 
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    fetcher = Fetcher(session, attempts=300, base_delay=0.0, sleep=record)
+    fetcher = Fetcher(session, attempts=300, base_delay=0.0, sleep=waits.sleep)
     with pytest.raises(aiohttp.ClientConnectionError):
-        await within(fetcher.fetch(f"http://127.0.0.1:{port}/item/1"), "fetch")
-    assert len(waits) == 299, (
+        await within(fetcher.fetch(refused_url()), "fetch")
+    assert len(waits.seconds) == 299, (
         "300 attempts, 299 waits, then the last error: compare the attempt number with ==, not "
         "`is` (CPython shares int objects only up to 256)"
     )

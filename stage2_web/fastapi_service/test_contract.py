@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from katas.kit import contract_settings, load_contract, serve_asgi
+from katas.kit import bearer_auth, contract_settings, load_contract, serve_asgi
 
 from .service import create_app
 
@@ -27,15 +27,7 @@ schema = load_contract(
 )
 
 
-@schema.auth()
-class SignedInAsAda:
-    """Ada's bearer token on every request that the document says needs one."""
-
-    def get(self, case: schemathesis.Case[Any], context: Any) -> str:
-        return "token-ada"
-
-    def set(self, case: schemathesis.Case[Any], data: str, context: Any) -> None:
-        case.headers["Authorization"] = f"Bearer {data}"
+bearer_auth(schema, "token-ada")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 import yaml
 
-from katas.kit import contract_settings, load_contract, serve_asgi, serve_wsgi
+from katas.kit import bearer_auth, contract_settings, load_contract, serve_asgi, serve_wsgi
 
 from .asgi import create_app
 from .wsgi import create_flask_app
@@ -28,13 +28,7 @@ schema = load_contract(
 )
 
 
-@schema.auth()
-class SignedInAsAlice:
-    def get(self, case: schemathesis.Case[Any], context: Any) -> str:
-        return "alice-token"
-
-    def set(self, case: schemathesis.Case[Any], data: str, context: Any) -> None:
-        case.headers["Authorization"] = f"Bearer {data}"
+bearer_auth(schema, "alice-token")
 
 
 @pytest.fixture
