@@ -92,6 +92,8 @@ async def test_invalid_bodies_are_422_with_every_error(client: httpx.AsyncClient
     ], "'İ'.lower() is two characters: check the length of what is stored, after lower-casing"
     listed = await client.get("/todos", headers=ADA)
     assert listed.json() == [], "nothing invalid was stored"
+    over = await client.post("/todos", json={"title": "x", "tags": ["İ" * 10 + "x"]}, headers=ADA)
+    assert over.status_code == 422, "21 characters once lowered: one too many"
     fits = await client.post("/todos", json={"title": "x", "tags": ["İ" * 10]}, headers=ADA)
     assert fits.status_code == 201 and fits.json()["tags"] == ["i̇" * 10], "20 once lowered fits"
     [stored] = (await client.get("/todos", headers=ADA)).json()
@@ -193,6 +195,9 @@ async def test_someone_elses_todo_is_404_like_a_missing_one(client: httpx.AsyncC
         assert response.json() == {"detail": f"todo {todo_id} not found"}
     mine = await client.get(f"/todos/{todo_id}", headers=ADA)
     assert mine.json()["done"] is False, "bob changed nothing"
+    bobs = await create(client, BOB, title="bob's own")
+    theirs = await client.get(f"/todos/{bobs}", headers=ADA)
+    assert theirs.status_code == 404, "the other way round too: owner must equal the user"
 
 
 @pytest.mark.task(6)
@@ -363,6 +368,9 @@ async def test_patch_edges(client: httpx.AsyncClient) -> None:
     )
     assert edited.status_code == 200, "stripped, a 200-char title fits; priority 5 is allowed"
     assert (edited.json()["title"], edited.json()["priority"]) == ("x" * 200, 5)
+    low = await client.patch(f"/todos/{todo_id}", json={"title": "y", "priority": 1}, headers=ADA)
+    assert low.status_code == 200, "a 1-char title and priority 1 are the lower ends"
+    assert (low.json()["title"], low.json()["priority"]) == ("y", 1)
     for body, want in (
         ({"priority": 6}, ("less_than_equal", ["body", "priority"])),
         ({"priority": 0}, ("greater_than_equal", ["body", "priority"])),
@@ -382,6 +390,7 @@ async def test_query_and_path_limits_are_inclusive(client: httpx.AsyncClient) ->
         ("limit=1", 1),
         ("offset=1000000", 0),
         ("offset=20", 1),
+        ("offset=0", 20),
     ):
         response = await client.get(f"/todos?{query}", headers=ADA)
         assert (response.status_code, len(response.json())) == (200, count), query

@@ -208,6 +208,22 @@ def test_exception_escaping_the_app_is_logged_and_reraised(
     assert record.exc_info[0] is RuntimeError, "the traceback goes with the record"
 
 
+@pytest.mark.task(7)
+def test_an_app_that_never_starts_a_response_is_logged_as_500(
+    ticks: Ticks, access_log: AccessLog
+) -> None:
+    def silent(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
+        return []  # a broken app: no start_response at all (the server answers 500)
+
+    wrapped = WSGIRequestLogMiddleware(silent, clock=ticks)  # type: ignore[arg-type]
+    body = wrapped(environ_for("/silent", X_REQUEST_ID="s-1"), StartResponse())
+    assert list(body) == []
+    getattr(body, "close", lambda: None)()
+    assert [f["status"] for f in access_log.fields()] == [500], (
+        "no start_response, no status: the record says 500, what the server answers"
+    )
+
+
 class LazyBody:
     """A WSGI body that counts the chunks pulled from it and whether it was closed."""
 
