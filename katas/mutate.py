@@ -99,7 +99,10 @@ def _equivalent(kata: Kata, mutant: Mutant) -> EquivalentMutant | None:
 def _mutated_line(path: Path, mutation: MutationSpec) -> str:
     """The mutant's version of its line, stripped, as ``[[mutate.equivalent]]`` may name it."""
     operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
-    code = mutate_code(path.read_text(encoding="utf-8"), operator, mutation.occurrence)
+    try:
+        code = mutate_code(path.read_text(encoding="utf-8"), operator, mutation.occurrence)
+    except Exception:  # an operator that fails on some syntax: the test run reports it too
+        return ""
     lines = (code or "").splitlines()
     line = mutation.start_pos[0]
     return lines[line - 1].strip() if line <= len(lines) else ""
