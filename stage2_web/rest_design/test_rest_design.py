@@ -217,6 +217,10 @@ async def test_idempotency_key_with_another_payload_is_422(
     )
     assert "Idempotency-Key" in reused.json()["detail"], "the message says the key was misused"
     assert len(repo(app)) == 1, "the second payload is not processed"
+    other_key = {"Idempotency-Key": "xyz-789"}  # the same two payloads in the other order
+    assert (await client.post("/books", json=EMMA, headers=other_key)).status_code == 201
+    swapped = await client.post("/books", json=DUNE, headers=other_key)
+    assert swapped.status_code == 422, "fingerprints differ or not: compare with !=, not < or >"
 
 
 @pytest.mark.task(5)
