@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from katas.daemons import PROGRAMS
 from katas.markers import MarkerError, find_regions
 from katas.services import SPECS
 
@@ -29,8 +30,8 @@ STAGES = (
 )
 LEVELS = ("junior", "mid", "senior")
 # What a kata may list in 'services': what a provider serves, plus PostGIS, which the pytest
-# plugin's postgis_url fixture provides on top of PostgreSQL.
-KNOWN_SERVICES = (*SPECS, "postgis")
+# plugin's postgis_url fixture provides on top of PostgreSQL, and the programs a kata starts.
+KNOWN_SERVICES = (*SPECS, "postgis", *PROGRAMS)
 _REQUIRED = {"title": str, "covers": list, "level": str, "services": list, "points": int}
 _OPTIONAL = {"hints": list, "django_apps": list, "sandbox": dict, "mutate": dict}
 

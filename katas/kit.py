@@ -24,6 +24,14 @@ Tests:
   ``load_contract(load)``: a schema for ``@schema.parametrize()`` that fails only its own tests
   when the app cannot give its document yet; ``bearer_auth(schema, token)`` signs its calls in.
 
+Servers a test starts (stage 4 on):
+
+- ``daemon(argv, name=, ready=)``: a program (nginx, pgbouncer, a worker) run in its own process
+  group until the block ends, awaited on a port or a check, stopped whole; ``Daemon`` is what it
+  yields (``output()``, ``send(sig)``, ``kill()``, ``stop()``, a private ``workdir``).
+- ``free_port()``, ``port_open(port)``: an ephemeral port to give a server, and whether one answers.
+- The ``program`` fixture (``program("nginx")``) finds the program or skips naming its package.
+
 Django katas:
 
 - ``BASE_SETTINGS``, ``CONTRIB_APPS``: the settings every Django kata shares.
@@ -38,6 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from katas.daemons import Daemon, daemon, free_port, port_open
 from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
 from katas.probes import (
     MALFORMED_CHUNKED_BODIES,
@@ -57,6 +66,7 @@ __all__ = [
     "CONTRIB_APPS",
     "MALFORMED_CHUNKED_BODIES",
     "RATE_UNITS",
+    "Daemon",
     "Endpoint",
     "Ratio",
     "RawResponse",
@@ -64,9 +74,12 @@ __all__ = [
     "best_time",
     "chunked_request",
     "contract_settings",
+    "daemon",
     "database_from_url",
+    "free_port",
     "load_contract",
     "plan_nodes",
+    "port_open",
     "postgres_database",
     "raw_http",
     "serve_asgi",

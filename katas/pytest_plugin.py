@@ -4,8 +4,8 @@ Fixtures: ``postgres_url`` (a fresh database per test), ``django_db`` and
 ``django_transactional_db`` (Django with every kata's apps, see ``katas.django_project``), ``make_postgres_database`` (as many
 fresh databases as a test needs, e.g. shards), ``postgis_url`` (a fresh database with PostGIS),
 ``redis_url`` (a database index leased to one test, flushed), ``amqp_url`` with ``unique_name`` (RabbitMQ;
-isolate by naming queues uniquely), and the session-wide ``<service>_service`` endpoints behind
-them. A service nothing can provide skips its tests with a reason, or fails them when required:
+isolate by naming queues uniquely), ``program`` (a server program a kata starts, e.g. nginx),
+and the session-wide ``<service>_service`` endpoints behind them. A service nothing can provide skips its tests with a reason, or fails them when required:
 ``--require-services`` requires every service, ``--require-services=postgres,redis`` those named
 (grading requires all; a machine without some servers requires what it has). An endpoint that is
 a stand-in library rather than a server (``Endpoint.stand_in``) counts as unavailable where the
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from katas.catalog import STAGES
+from katas.daemons import PROGRAMS, find_program
 from katas.services import (
     SPECS,
     Endpoint,
@@ -348,6 +349,23 @@ def django_transactional_db(django_test_database: None) -> Iterator[None]:
 
     yield
     call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def program(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Find a program a kata starts (``nginx``, ``pgbouncer``, ``etcd``, ...; see PROGRAMS).
+
+    ``program("nginx")`` is its path; where it is not installed the test skips, or fails where
+    ``--require-services`` names it, saying which package to install.
+    """
+
+    def find(name: str) -> str:
+        try:
+            return find_program(name, PROGRAMS.get(name, name))
+        except ServiceUnavailable as exc:
+            unavailable(request, name, str(exc))
+
+    return find
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from katas import catalog
 from katas.catalog import CatalogError
+from katas.daemons import PROGRAMS
 from katas.services import SPECS
 
 from .conftest import KATA_TOML, FakeRepo
@@ -84,7 +85,7 @@ def test_bad_level_service_and_points(fake_repo: FakeRepo) -> None:
 
 
 def test_a_kata_may_list_only_services_something_provides(fake_repo: FakeRepo) -> None:
-    assert set(catalog.KNOWN_SERVICES) == {*SPECS, "postgis"}
+    assert set(catalog.KNOWN_SERVICES) == {*SPECS, "postgis", *PROGRAMS}
     fake_repo.add_kata(toml=KATA_TOML.replace("services = []", 'services = ["kafka"]'))
     fake_repo.add_kata("geo", toml=KATA_TOML.replace("[]", '["postgres", "postgis"]'))
     [line] = problems(fake_repo)
