@@ -24,6 +24,7 @@ PUBLIC = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Unary = Callable[[Any, Ctx], Awaitable[Any]]  # returns one response (request or request stream)
 Streaming = Callable[[Any, Ctx], AsyncIterator[Any]]  # an async generator of responses
+Ending = BaseException | None  # how a behaviour ended: raised, or returned (None)
 
 
 def wrap_handler(
@@ -51,17 +52,15 @@ def wrap_handler(
     return grpc.stream_stream_rpc_method_handler(streaming(h.stream_stream), **codec)
 
 
-def status_of(context: Ctx, error: BaseException | None) -> grpc.StatusCode:
+def status_of(context: Ctx, error: Ending) -> grpc.StatusCode:
     """The status a call ended with, seen from inside the server."""
-    # kata: begin OK (or the code set) when it returned; CANCELLED, the aborted code, or UNKNOWN when it raised
+    # kata: begin OK (or the code set) when it returned; CANCELLED, or the code set (UNKNOWN if none) when it raised
     code: grpc.StatusCode | None = context.code()  # None until a code is set
-    if error is None:
-        return grpc.StatusCode.OK if code is None else code
     if isinstance(error, asyncio.CancelledError):
         return grpc.StatusCode.CANCELLED
-    if isinstance(error, grpc.aio.AbortError) and code is not None:
+    if code is not None:  # an abort sets one; grpc.aio also sends a code set before a crash
         return code
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
     # kata: end
 
 
@@ -103,7 +102,7 @@ class AuthLoggingInterceptor(grpc.aio.ServerInterceptor):
                 denied = "send metadata 'authorization: Bearer <token>' with a valid token"
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, denied)
 
-        def log(context: Ctx, error: BaseException | None) -> None:
+        def log(context: Ctx, error: Ending) -> None:
             self.logger.info("%s %s", method, status_of(context, error).name)
 
         def unary(behaviour: Unary) -> Unary:

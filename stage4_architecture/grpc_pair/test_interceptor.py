@@ -36,6 +36,9 @@ class Probe:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
         if request.sku == "bug":
             raise RuntimeError("a bug in the handler")
+        if request.sku == "coded-bug":  # a code set, then a crash: grpc.aio sends the code set
+            context.set_code(grpc.StatusCode.NOT_FOUND)
+            raise RuntimeError("a bug after setting a code")
         return pb2.Item(sku=request.sku)
 
     async def ListItems(
@@ -170,6 +173,9 @@ async def test_a_wrong_or_malformed_token_is_unauthenticated(guarded: Guarded) -
         (("authorization", f"Bearer {TOKEN}x"),),
         (("authorization", f"Bearer {TOKEN[:-1]}"),),
         (("x-token", TOKEN),),
+        # the right credentials under another key are not an authorization header
+        (("x-token", f"Bearer {TOKEN}"),),
+        (("a-token", f"Bearer {TOKEN}"),),
     ]:
         call = guarded.stub.GetItem(pb2.GetItemRequest(sku="a"), metadata=metadata)
         assert await code_of(call) is grpc.StatusCode.UNAUTHENTICATED, metadata
@@ -202,6 +208,9 @@ async def test_every_call_is_logged_once_with_its_method_and_status(guarded: Gua
     assert await code_of(stub.GetItem(pb2.GetItemRequest(sku="bug"), metadata=GOOD)) is (
         grpc.StatusCode.UNKNOWN
     )
+    assert await code_of(stub.GetItem(pb2.GetItemRequest(sku="coded-bug"), metadata=GOOD)) is (
+        grpc.StatusCode.NOT_FOUND
+    )
     assert (
         await code_of(stub.GetItem(pb2.GetItemRequest(sku="a"))) is grpc.StatusCode.UNAUTHENTICATED
     )
@@ -213,6 +222,7 @@ async def test_every_call_is_logged_once_with_its_method_and_status(guarded: Gua
         f"{method('GetItem')} OK",
         f"{method('GetItem')} NOT_FOUND",
         f"{method('GetItem')} UNKNOWN",
+        f"{method('GetItem')} NOT_FOUND",  # what the client saw: the code set before the crash
         f"{method('GetItem')} UNAUTHENTICATED",
         f"{method('ListItems')} OK",  # once per call, not once per message
         f"{method('Reserve')} OK",
