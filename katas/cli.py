@@ -110,6 +110,9 @@ def one(name: str | None) -> tuple[Path, Kata]:
 
 
 CURRENT = "a kata (default: the current one, as 'katas next' shows)"
+Selectors = Annotated[
+    list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
+]
 
 
 @app.command("list")
@@ -245,9 +248,7 @@ def exercise_files(root: Path, kata: Kata) -> list[tuple[Path, str]]:
 
 @app.command()
 def start(
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
     all_: Annotated[bool, typer.Option("--all", help="every kata")] = False,
     force: Annotated[
         bool, typer.Option(help="stub even uncommitted files (backed up first)")
@@ -469,9 +470,7 @@ def watch(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def check(
     ctx: typer.Context,
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
 ) -> None:
     """Prove katas in a temporary copy: each solution passes and each test fails on its stub."""
     from katas.check import check_katas
@@ -519,9 +518,7 @@ def doctor() -> None:
 
 @app.command()
 def mutate(
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
     min_score: Annotated[float, typer.Option(help="fail below this score (0 to 1)")] = 0.9,
 ) -> None:
     """Mutation-test the katas' tests in a temporary copy; write mutate-results/<selection>.md."""
@@ -551,9 +548,7 @@ def mutate(
 
 @app.command()
 def bench(
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
 ) -> None:
     """Measure the katas' benchmarks and write bench-results/<selection>.md."""
     root, katas = load()
@@ -571,9 +566,7 @@ def bench(
 
 @app.command()
 def grade(
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
     tests_from: Annotated[
         str, typer.Option(help="the trusted ref whose tests, harness and points grade")
     ] = "HEAD",
@@ -639,9 +632,7 @@ def grade_forks(
     roster: Annotated[
         Path, typer.Argument(help="one fork a line: owner/name, git URL or path", metavar="ROSTER")
     ],
-    selectors: Annotated[
-        list[str] | None, typer.Argument(help="kata names or stages", metavar="KATA|STAGE...")
-    ] = None,
+    selectors: Selectors = None,
     tests_from: Annotated[str, typer.Option(help="the trusted ref of this repository")] = "HEAD",
     out_dir: Annotated[Path, typer.Option("--out", help="one folder per fork here")] = Path(
         "grades"
