@@ -132,11 +132,8 @@ def bench() -> list[Ratio]:
         )
         for p in (50, 99)
     ]
-    ratios.append(
-        Ratio(f"GetItem calls/s, {CONCURRENT} in flight", json_name, grpc_name, json_rate,
-              grpc_rate, "req/s")  # fmt: skip
-    )
-    return ratios
+    rate = f"GetItem calls/s, {CONCURRENT} in flight"
+    return [*ratios, Ratio(rate, json_name, grpc_name, json_rate, grpc_rate, "req/s")]
 
 
 if __name__ == "__main__":  # a server process of the bench: ``bench.py grpc|json PORT``
