@@ -1,0 +1,1 @@
+"""service_discovery: register, heartbeat, watch and balance over etcd (and Consul)."""
