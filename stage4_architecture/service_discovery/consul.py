@@ -25,11 +25,10 @@ def changes(before: Mapping[str, Instance], after: Mapping[str, Instance]) -> li
     # kata: begin diff two states into events, in id order
     events = []
     for instance_id in sorted(before.keys() | after.keys()):
-        now = after.get(instance_id)
-        if now is None:
+        if instance_id not in after:
             events.append(Event("removed", instance_id))
-        elif before.get(instance_id) != now:
-            events.append(Event("added", instance_id, now))
+        elif before.get(instance_id) != after[instance_id]:
+            events.append(Event("added", instance_id, after[instance_id]))
     return events
     # kata: end
 
