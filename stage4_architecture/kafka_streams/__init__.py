@@ -1,0 +1,1 @@
+"""kafka_streams: keyed producing, at-least-once consumers, rebalancing and transactions."""
