@@ -90,7 +90,7 @@ def await_workers(started: Sequence[Daemon], hostnames: Sequence[str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     waiting = set(hostnames)
     while waiting:
-        for reply in app.control.ping(destination=sorted(waiting), timeout=0.5):
+        for reply in app.control.ping(destination=sorted(waiting), timeout=0.5) or []:
             waiting -= set(reply)
         for worker in started:
             if worker.process.poll() is not None:
@@ -152,13 +152,39 @@ def _starter(stack: ExitStack, deployment: Deployment) -> StartWorkers:
 
 @pytest.fixture(scope="session")
 def workers(session_workers: StartWorkers, deployment: Deployment) -> dict[str, Daemon]:
-    """The run's two workers: "main" on the work queue (solo pool, one task at a time) and
-    "reports" on the reports queue (prefork: time limits need a child process to interrupt)."""
-    main, reports = session_workers(
+    """The run's workers: "main" on the work queue and "spare" on none yet (solo pools: one task
+    at a time, in the worker's own process), and "reports" on the reports queue (prefork with
+    one child: time limits need a child process to interrupt)."""
+    main, spare, reports = session_workers(
         Worker("main", [deployment.name("work")]),
+        Worker("spare", [deployment.name("spare")]),
         Worker("reports", [deployment.name("reports")], pool="prefork"),
     )
-    return {"main": main, "reports": reports}
+    return {"main": main, "spare": spare, "reports": reports}
+
+
+def node(worker: Daemon) -> str:
+    """A started worker's node name (``main@<prefix>``)."""
+    return worker.name.removeprefix("celery worker ")
+
+
+Consume = Callable[..., None]
+
+
+@pytest.fixture
+def consume(workers: dict[str, Daemon], private_queue: str) -> Iterator[Consume]:
+    """Make running workers consume this test's queue too (remote control: add_consumer)."""
+    added: list[str] = []
+
+    def add(*names: str) -> None:
+        nodes = [node(workers[name]) for name in names]
+        replies = app.control.add_consumer(private_queue, destination=nodes, reply=True) or []
+        assert len(replies) == len(nodes), f"add_consumer answered {replies}"
+        added.extend(nodes)
+
+    yield add
+    if added:
+        app.control.cancel_consumer(private_queue, destination=added, reply=True)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from celery import Task, chord
 from celery.exceptions import Reject, SoftTimeLimitExceeded
@@ -46,12 +46,12 @@ def pause(name: str) -> int:
 
 def charge_receipt(order_id: str) -> dict[str, str]:
     """The charge recorded for ``order_id`` ({} when none): amount_cents, customer, task_id."""
-    return store().hgetall(deployment().key("charge", order_id))  # type: ignore[return-value]
+    return cast(dict[str, str], store().hgetall(deployment().key("charge", order_id)))
 
 
 def balance(customer: str) -> int:
     """Cents charged to ``customer`` so far."""
-    return int(store().hget(deployment().key("balance"), customer) or 0)  # type: ignore[arg-type]
+    return int(store().hget(deployment().key("balance"), customer) or 0)
 
 
 # kata: begin an idempotent charge: recorded once per order, whatever the deliveries
@@ -69,7 +69,7 @@ return redis.call('hgetall', KEYS[1])
 @app.task(bind=True)
 def charge(self: Task[Any, Any], order_id: str, customer: str, amount_cents: int) -> dict[str, str]:
     keys = [deployment().key("charge", order_id), deployment().key("balance")]
-    fields = store().eval(RECORD_CHARGE, 2, *keys, amount_cents, customer, self.request.id)
+    fields = store().eval(RECORD_CHARGE, 2, *keys, amount_cents, customer, str(self.request.id))
     failpoint(f"charge:{order_id}")  # the tests crash the worker here, after the charge
     return dict(zip(fields[::2], fields[1::2], strict=True))
 

@@ -11,9 +11,11 @@ from katas.kit import Daemon
 
 from . import tasks
 from .app import Deployment, settings
-from .conftest import TIMEOUT, Failpoints, StartWorkers, Worker
+from .conftest import TIMEOUT, Consume, Failpoints, node
 
-SHOP = Deployment("amqp://guest:guest@broker.internal:5672//", "redis://cache.internal:6379/3", "shop")
+SHOP = Deployment(
+    "amqp://guest:guest@broker.internal:5672//", "redis://cache.internal:6379/3", "shop"
+)
 REPORT_TASK = "stage4_architecture.celery_tasks.tasks.render_report"
 
 
@@ -95,18 +97,17 @@ def test_only_json_can_be_sent(workers: dict[str, Daemon]) -> None:
 
 @pytest.mark.task(1)
 def test_a_busy_worker_holds_no_other_message(
-    start_workers: StartWorkers, private_queue: str, failpoints: Failpoints
+    workers: dict[str, Daemon], consume: Consume, private_queue: str, failpoints: Failpoints
 ) -> None:
-    a, b = start_workers(Worker("a", [private_queue]), Worker("b", [private_queue]))
+    consume("main", "spare")
     failpoints.arm("busy")
     busy = tasks.pause.apply_async(("busy",), queue=private_queue)
     busy_pid = failpoints.reached("busy")
-    idle = "a@" if busy_pid == b.pid else "b@"
+    (idle,) = [name for name in ("main", "spare") if workers[name].pid != busy_pid]
     # With a prefetch of 1 the busy worker has reserved nothing more: every quick task goes to
     # the idle one. With more, some would wait behind the busy task (and time out here).
     quick = [tasks.line_total.apply_async((n, 1), queue=private_queue) for n in range(1, 7)]
     assert [result.get(timeout=TIMEOUT) for result in quick] == [1, 2, 3, 4, 5, 6]
-    assert {str(result.worker).split("@")[0] + "@" for result in quick} == {idle}
+    assert {result.worker for result in quick} == {node(workers[idle])}
     failpoints.disarm("busy")
     assert busy.get(timeout=TIMEOUT) == busy_pid
-    assert busy_pid in (a.pid, b.pid)

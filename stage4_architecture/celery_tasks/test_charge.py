@@ -10,7 +10,7 @@ import pytest
 from katas.kit import Daemon
 
 from . import tasks
-from .conftest import TIMEOUT, Failpoints, StartWorkers, Worker
+from .conftest import TIMEOUT, Consume, Failpoints, StartWorkers, Worker, node
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def test_a_message_delivered_twice_is_charged_once(workers: dict[str, Daemon], o
 
 @pytest.mark.task(2)
 def test_a_pool_process_killed_mid_task_loses_nothing(
-    start_workers: StartWorkers, private_queue: str, failpoints: Failpoints, order: str
+    consume: Consume, private_queue: str, failpoints: Failpoints, order: str
 ) -> None:
-    start_workers(Worker("crashy", [private_queue], pool="prefork"))
+    consume("reports")  # a prefork worker: the task runs in a child process
     failpoints.arm(f"charge:{order}")
     result = tasks.charge.apply_async((order, f"di-{order}", 400), queue=private_queue)
     child = failpoints.reached(f"charge:{order}")
@@ -71,17 +71,21 @@ def test_a_pool_process_killed_mid_task_loses_nothing(
 @pytest.mark.task(2)
 @pytest.mark.usefixtures("requires_rabbitmq")
 def test_a_worker_killed_mid_task_loses_nothing(
-    start_workers: StartWorkers, private_queue: str, failpoints: Failpoints, order: str
+    start_workers: StartWorkers,
+    consume: Consume,
+    private_queue: str,
+    failpoints: Failpoints,
+    order: str,
+    workers: dict[str, Daemon],
 ) -> None:
-    pair = start_workers(Worker("left", [private_queue]), Worker("right", [private_queue]))
+    (doomed,) = start_workers(Worker("doomed", [private_queue]))
     failpoints.arm(f"charge:{order}")
     result = tasks.charge.apply_async((order, f"ed-{order}", 600), queue=private_queue)
-    pid = failpoints.reached(f"charge:{order}")
-    (crashed,) = [worker for worker in pair if worker.pid == pid]
-    (survivor,) = [worker for worker in pair if worker.pid != pid]
-    crashed.kill()  # the whole worker, at once: its connection drops with the message unacked
+    assert failpoints.reached(f"charge:{order}") == doomed.pid
+    doomed.kill()  # the whole worker, at once: its connection drops with the message unacked
     failpoints.disarm(f"charge:{order}")
+    consume("spare")  # another worker takes over the queue
     receipt = result.get(timeout=TIMEOUT)
     assert receipt["task_id"] == result.id
-    assert result.worker == survivor.name.removeprefix("celery worker ")
+    assert result.worker == node(workers["spare"])
     assert tasks.balance(f"ed-{order}") == 600
