@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from configparser import ConfigParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from .bouncer import Bouncer
+from .bouncer import Bouncer, pgbouncer_ini
 from .conftest import GUARD_S, Admin, rows
 from .pg_pool import Pool, open_bouncer_pool, open_pool, pool_stats, run_transaction
 
@@ -38,6 +40,35 @@ async def two_clients_one_cached_statement(pool: Pool) -> tuple[int, int]:
 
 
 @pytest.mark.task(6)
+def test_the_ini_listens_on_tcp_only_in_transaction_mode() -> None:
+    text = pgbouncer_ini(
+        listen_port=6543,
+        alias="shop",
+        server="host=db.internal port=5433 dbname=shop_prod user=shop",
+        auth_file=Path("/etc/pgbouncer/users.txt"),
+        pool_size=3,
+        max_client_conn=50,
+    )
+    ini = ConfigParser(interpolation=None)
+    ini.read_string(text)
+    assert ini["databases"]["shop"] == "host=db.internal port=5433 dbname=shop_prod user=shop"
+    settings = ini["pgbouncer"]
+    assert (settings["listen_addr"], settings["listen_port"]) == ("127.0.0.1", "6543")
+    assert settings["unix_socket_dir"] == ""  # no socket file in /tmp
+    assert settings["auth_file"] == "/etc/pgbouncer/users.txt"
+    assert settings["pool_mode"] == "transaction"
+    assert settings["default_pool_size"] == "3"
+    assert settings["max_client_conn"] == "50"
+
+
+@pytest.mark.task(6)
+async def test_pgbouncer_leaves_no_socket_file(bouncer: Bouncer) -> None:
+    port = urlsplit(bouncer.dsn).port
+    assert not Path("/tmp", f".s.PGSQL.{port}").exists()  # pgbouncer's default socket folder
+    assert "listening on unix:" not in bouncer.daemon.output()
+
+
+@pytest.mark.task(6)
 async def test_many_clients_share_a_few_server_connections(
     bouncer: Bouncer, app_name: str, pools: list[Pool]
 ) -> None:
@@ -54,8 +85,8 @@ async def test_many_clients_share_a_few_server_connections(
             return row["n"], row["servers"]
 
     async with asyncio.timeout(GUARD_S):
-        answers = await asyncio.gather(*(request(n) for n in range(8)))
-    assert [n for n, _ in answers] == list(range(8))
+        answers = await asyncio.gather(*(request(n) for n in range(10)))
+    assert [n for n, _ in answers] == list(range(10))
     assert pool_stats(pool).size == 8  # eight client connections to pgbouncer...
     assert max(servers for _, servers in answers) <= bouncer.pool_size  # ...on two servers
 
