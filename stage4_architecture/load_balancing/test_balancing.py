@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from .conftest import BackendServer, Proxy, site
-from .nginx_conf import Backend, Site
+from .nginx_conf import Site
 
 SLOW_MS = 200
 

@@ -94,10 +94,11 @@ def _park_on(server: BackendServer, proxy: Proxy, method: str) -> _InFlight:
     for _ in range(10):
         before = server.stats()["in_flight"]
         sent = _InFlight(proxy, method, params)
-        wait_for(
-            lambda: sent.response is not None or server.stats()["in_flight"] > before,
-            f"a {method} to land somewhere",
-        )
+
+        def landed(sent: _InFlight = sent, before: int = before) -> bool:
+            return sent.response is not None or server.stats()["in_flight"] > before
+
+        wait_for(landed, f"a {method} to land somewhere")
         if sent.response is None:
             return sent
     raise AssertionError(f"no {method} reached backend {server.id} in 10 tries")

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from .conftest import BackendServer, Proxy, connections_from, site, wait_for

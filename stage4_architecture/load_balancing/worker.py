@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
@@ -50,4 +50,4 @@ class CountingH11Protocol(H11Protocol):
 class CountingWorker(UvicornWorker):  # type: ignore[misc]
     """gunicorn's uvicorn worker with the counting protocol (and no uvloop: one code path)."""
 
-    CONFIG_KWARGS = {"loop": "asyncio", "http": CountingH11Protocol}
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "asyncio", "http": CountingH11Protocol}
