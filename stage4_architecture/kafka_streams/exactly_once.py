@@ -19,12 +19,8 @@ def transactional_producer(bootstrap: str, transactional_id: str) -> AIOKafkaPro
     """A producer for transactions (idempotent, acks from all in-sync replicas). A stable
     ``transactional_id`` per input partition set lets a restarted instance fence its zombie."""
     # kata: begin transactional_producer: a producer with this transactional id
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        transactional_id=transactional_id,
-        enable_idempotence=True,
-        acks="all",
-    )
+    # A transactional id turns idempotence on by itself.
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
     # kata: end
 
 

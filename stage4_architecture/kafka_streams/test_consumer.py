@@ -107,12 +107,6 @@ async def test_commits_every_n_records_across_polls(
 
 
 @pytest.mark.task(2)
-def test_commit_every_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="commit_every"):
-        AtLeastOnceWorker(None, lambda r: asyncio.sleep(0), commit_every=0)
-
-
-@pytest.mark.task(2)
 async def test_a_failing_record_is_committed_up_to_and_delivered_again(
     kafka: Kafka, topic: str, group_consumer: Callable[..., Any]
 ) -> None:

@@ -29,8 +29,9 @@ async def test_a_transactional_producer_commits_what_it_sends(
     producer = transactional_producer(transactions.bootstrap, unique_name)
     await producer.start()
     try:
-        async with producer.transaction():
-            await producer.send(out, b"kept", key=b"k")
+        await producer.begin_transaction()
+        await producer.send(out, b"kept", key=b"k")
+        await producer.commit_transaction()
         await producer.begin_transaction()
         await producer.send(out, b"dropped", key=b"k")
         await producer.abort_transaction()

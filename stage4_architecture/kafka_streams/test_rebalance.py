@@ -51,9 +51,11 @@ async def test_close_commits_then_leaves(kafka: Kafka, topic: str, unique_name: 
     await consumer.start()
     consumer.assign([tp])
     handled: list[Any] = []
-    worker = AtLeastOnceWorker(
-        consumer, lambda r: asyncio.sleep(0, handled.append(r)), commit_every=50
-    )
+
+    async def handle(record: Any) -> None:
+        handled.append(record)
+
+    worker = AtLeastOnceWorker(consumer, handle, commit_every=50)
 
     async def all_handled() -> bool:
         await worker.poll(200)
