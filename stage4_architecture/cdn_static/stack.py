@@ -142,6 +142,14 @@ def varnishd_argv(varnishd: str, workdir: Path, port: int, origin_port: int) -> 
         # No grace unless the VCL gives it: what edge.conf does is all there is.
         "-p",
         "default_grace=0",
+        # A few worker threads, not the default two pools of 100 each: a test's edge serves one
+        # client, and a sandbox may cap the threads a user runs.
+        "-p",
+        "thread_pools=1",
+        "-p",
+        "thread_pool_min=10",
+        "-p",
+        "thread_pool_max=200",
     ]
 
 

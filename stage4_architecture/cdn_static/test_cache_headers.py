@@ -1,4 +1,4 @@
-"""Tasks 2 and 3: cache headers for static files, and the page's short caching with an ETag."""
+"""Tasks 2 and 3 on the origin: static files' cache headers, the page's short caching and ETag."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from .caching import is_hashed
 from .conftest import Built, directives, fetch
 from .stack import Server
 
@@ -14,35 +13,6 @@ pytestmark = pytest.mark.timeout(120)
 
 YEAR = {"public": None, "max-age": "31536000", "immutable": None}
 MINUTE = {"public": None, "max-age": "60"}
-MANIFEST = {
-    "css/app.css": "css/app.0a1b2c3d4e5f.css",
-    "img/logo.svg": "img/logo.ffffffffffff.svg",
-}
-
-
-@pytest.mark.task(2)
-@pytest.mark.parametrize(
-    ("url", "hashed"),
-    [
-        ("/static/css/app.0a1b2c3d4e5f.css", True),
-        ("/static/img/logo.ffffffffffff.svg", True),
-        ("/static/css/app.css", False),  # a source name, not a hashed one
-        ("/static/css/app.999999999999.css", False),  # shaped like a hash, not in the manifest
-        ("/css/app.0a1b2c3d4e5f.css", False),  # not under /static/
-        ("/assets/css/app.0a1b2c3d4e5f.css", False),
-        ("/static/static/css/app.0a1b2c3d4e5f.css", False),
-        ("static/css/app.0a1b2c3d4e5f.css", False),
-        ("/static/", False),
-        ("/static/css/", False),
-    ],
-)
-def test_is_hashed_asks_the_manifest(url: str, hashed: bool) -> None:
-    assert is_hashed(url, MANIFEST) is hashed
-
-
-@pytest.mark.task(2)
-def test_nothing_is_hashed_with_an_empty_manifest() -> None:
-    assert is_hashed("/static/css/app.0a1b2c3d4e5f.css", {}) is False
 
 
 @pytest.mark.task(2)

@@ -1,0 +1,81 @@
+"""What the edge and the precompression buy: bytes on the wire and requests per second.
+
+Bytes: the stylesheet as sent plain, gzip and brotli (the files collectstatic wrote). Requests
+per second: the hashed stylesheet with ``Accept-Encoding: br`` from the origin (gunicorn, one
+sync worker, WhiteNoise) and from the Varnish edge in front of it (every request a hit), loaded
+with ``wrk``. The load generator shares the machine with the servers: compare the ratio, not the
+numbers with another machine's. Without ``varnishd`` or ``wrk`` only the byte ratios are made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from katas.kit import Ratio
+
+from . import stack
+
+DURATION_S = 4
+CONNECTIONS = 16
+SBIN = os.pathsep.join(("/usr/sbin", "/usr/local/sbin", "/sbin"))
+
+
+def requests_per_second(url: str, seconds: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-H", "Accept-Encoding: br", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    if errors := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise RuntimeError(f"wrk saw {errors.group(1)} error responses from {url}:\n{out}")
+    rate = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    if rate is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
+    return float(rate.group(1))
+
+
+def loaded(url: str) -> float:
+    requests_per_second(url, 1)  # warm up: connections, caches, the worker's imports
+    return requests_per_second(url, DURATION_S)
+
+
+def bench() -> list[Ratio]:
+    with tempfile.TemporaryDirectory(prefix="bench-cdn-static-") as tmp:
+        root = Path(tmp)
+        hashed = stack.collectstatic(root, stack.KATA / "assets")["css/app.css"]
+        plain = (root / hashed).stat().st_size
+        results = [
+            Ratio(f"app.css on the wire ({encoding})", "plain", encoding, plain, size, "B")
+            for encoding, size in (
+                ("gzip", (root / f"{hashed}.gz").stat().st_size),
+                ("brotli", (root / f"{hashed}.br").stat().st_size),
+            )
+        ]
+        varnishd = shutil.which("varnishd") or shutil.which("varnishd", path=SBIN)
+        if varnishd is None or shutil.which("wrk") is None:
+            return results
+        with (
+            stack.origin(root, stack.KATA / "assets") as origin,
+            stack.edge(varnishd, origin.port) as edge,
+        ):
+            path = f"/static/{hashed}"
+            from_origin, from_edge = loaded(origin.url + path), loaded(edge.url + path)
+        what = f"hashed app.css, brotli (wrk -t2 -c{CONNECTIONS}, {DURATION_S} s)"
+        results.append(
+            Ratio(
+                what,
+                "origin: gunicorn + WhiteNoise",
+                "Varnish edge, hits",
+                from_origin,
+                from_edge,
+                "req/s",
+            )
+        )
+        return results
