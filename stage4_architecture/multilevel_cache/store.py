@@ -40,8 +40,9 @@ class ProductStore:
             " name text NOT NULL,"
             " price_cents integer NOT NULL CHECK (price_cents >= 0))"
         )
+        # UNLOGGED: a read's log entry costs no WAL flush, so it barely slows the read down
         await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS product_reads ("
+            "CREATE UNLOGGED TABLE IF NOT EXISTS product_reads ("
             " product_id integer NOT NULL, at timestamptz NOT NULL DEFAULT now())"
         )
 
