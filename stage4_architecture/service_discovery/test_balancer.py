@@ -63,6 +63,8 @@ def test_removed_instances_are_skipped_and_unknown_removals_ignored() -> None:
     balancer.apply(Event("removed", "zz"))
     assert picks(balancer, 4) == ["d", "a", "b", "d"]
     assert balancer.ids() == ["a", "b", "d"]
+    balancer.apply(Event("removed", "b", balancer.live["b"]))  # the kind decides, not the payload
+    assert balancer.ids() == ["a", "d"]
 
 
 @pytest.mark.task(5)
