@@ -43,6 +43,11 @@ async def test_the_pool_opens_min_size_named_connections(
         assert await conn.fetchval("SELECT current_setting('application_name')") == app_name
         assert pool_stats(pool) == PoolStats(size=2, idle=1, in_use=1, min_size=2, max_size=5)
     assert pool_stats(pool) == PoolStats(size=2, idle=2, in_use=0, min_size=2, max_size=5)
+    lent = [await pool.acquire() for _ in range(3)]  # a third connection is opened on demand
+    await pool.release(lent.pop())
+    assert pool_stats(pool) == PoolStats(size=3, idle=1, in_use=2, min_size=2, max_size=5)
+    for conn in lent:
+        await pool.release(conn)
 
 
 @pytest.mark.task(1)
