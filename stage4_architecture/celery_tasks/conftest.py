@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -54,7 +55,20 @@ def deployment(broker_url: str, redis_service: Endpoint) -> Iterator[Deployment]
         with client:
             for key in client.scan_iter(match=f"{here.prefix}:*", count=500):
                 client.delete(key)
-        delete_queues(list(app.conf.task_queues or ()))
+        spare = here.name("spare")
+        delete_queues(
+            [*(app.conf.task_queues or ()), Queue(spare, Exchange(spare), routing_key=spare)]
+        )
+        # remote control's exchanges (ping, add_consumer) outlive the run unless deleted
+        control = f"{app.conf.control_exchange}.pidbox"
+        delete_exchanges([control, f"reply.{control}"])
+
+
+def delete_exchanges(names: Sequence[str]) -> None:
+    with app.connection_for_write() as connection:
+        for name in names:
+            with contextlib.suppress(Exception):
+                Exchange(name).bind(connection.default_channel).delete()
 
 
 def delete_queues(queues: Sequence[Queue]) -> None:
@@ -171,6 +185,11 @@ def node(worker: Daemon) -> str:
 Consume = Callable[..., None]
 
 
+def replies_from(nodes: Sequence[str]) -> dict[str, Any]:
+    """Remote-control options: wait for one reply from each node, up to TIMEOUT (not 1 s)."""
+    return {"reply": True, "limit": len(nodes), "timeout": TIMEOUT}
+
+
 @pytest.fixture
 def consume(workers: dict[str, Daemon], private_queue: str) -> Iterator[Consume]:
     """Make running workers consume this test's queue too (remote control: add_consumer)."""
@@ -178,13 +197,17 @@ def consume(workers: dict[str, Daemon], private_queue: str) -> Iterator[Consume]
 
     def add(*names: str) -> None:
         nodes = [node(workers[name]) for name in names]
-        replies = app.control.add_consumer(private_queue, destination=nodes, reply=True) or []
-        assert len(replies) == len(nodes), f"add_consumer answered {replies}"
+        replies = app.control.add_consumer(private_queue, destination=nodes, **replies_from(nodes))
+        assert len(replies or []) == len(nodes), f"add_consumer answered {replies}"
         added.extend(nodes)
 
     yield add
     if added:
-        app.control.cancel_consumer(private_queue, destination=added, reply=True)
+        # Wait for every worker to stop consuming: a queue deleted under a consumer comes back.
+        replies = app.control.cancel_consumer(
+            private_queue, destination=added, **replies_from(added)
+        )
+        assert len(replies or []) == len(added), f"cancel_consumer answered {replies}"
 
 
 @pytest.fixture
