@@ -17,8 +17,8 @@ import asyncpg
 
 from katas.kit import Ratio, best_time, postgres_database
 
-from .bouncer import run_pgbouncer
 from .pg_pool import open_bouncer_pool, open_pool
+from .pgbouncer_daemon import run_pgbouncer
 
 REQUESTS = 50
 QUERY = "SELECT $1::int + 1"

@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from .bouncer import Bouncer, run_pgbouncer
 from .pg_pool import Pool
+from .pgbouncer_daemon import Bouncer, run_pgbouncer
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 GUARD_S = 20.0  # a wrong solution fails within this, instead of hanging the run

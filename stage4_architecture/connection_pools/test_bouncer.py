@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from .bouncer import Bouncer, pgbouncer_ini
+from .bouncer import pgbouncer_ini
 from .conftest import GUARD_S, Admin, rows
 from .pg_pool import Pool, open_bouncer_pool, open_pool, pool_stats, run_transaction
+from .pgbouncer_daemon import Bouncer
 
 # The server connections behind pgbouncer: every connection to this database but the asker's.
 SERVERS = (
