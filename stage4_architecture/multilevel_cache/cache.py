@@ -11,7 +11,6 @@ the L1 is used only while its invalidations can reach it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -204,17 +203,17 @@ class MultiLevelCache:
 
     async def _load(self, product_id: int) -> Product | None:
         """Across processes: one holder of the Redis lock loads; the others wait for its entry."""
-        # kata: begin a non-blocking self.redis.lock(lock_key, timeout=lock_ttl): while acquire() says False, sleep self.poll and return the L2 entry once it appears, for at most lock_wait seconds; no lock (Redis failed, or the wait ran out) loads anyway; with it, look in L2 again, else load, and release in finally
+        # kata: begin a non-blocking self.redis.lock(lock_key, timeout=lock_ttl): while acquire() says False and lock_wait seconds have not passed (a deadline, not asyncio.timeout), sleep self.poll and return the L2 entry once it appears; no lock (Redis failed, or the wait ran out) loads anyway; with it, look in L2 again, else load, and release in finally
         key = self.key(product_id)
         lock = self.redis.lock(self.lock_key(product_id), timeout=self.lock_ttl, blocking=False)
-        held: bool | None = False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.lock_wait):
-                while (held := await self._quietly(lock.acquire())) is False:
-                    await asyncio.sleep(self.poll)
-                    entry = await self._l2_get(key)
-                    if entry is not None:
-                        return entry.product
+        give_up_at = time.monotonic() + self.lock_wait
+        while (held := await self._quietly(lock.acquire())) is False:
+            if time.monotonic() >= give_up_at:
+                break
+            await asyncio.sleep(self.poll)
+            entry = await self._l2_get(key)
+            if entry is not None:
+                return entry.product
         if not held:  # Redis failed, or the holder is stuck: correctness before protection
             return await self._load_and_store(product_id)
         try:

@@ -157,8 +157,10 @@ async def start_listening(cache: MultiLevelCache, stack: AsyncExitStack) -> asyn
     task = asyncio.create_task(cache.listen())
 
     async def stop() -> None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        task.cancel()  # bounded: a cancellation redis-py loses must not hang the run
+        await asyncio.wait({task}, timeout=GUARD_S)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a stub's error is reported by the test, not at exit
 
     stack.push_async_callback(stop)
     ready = asyncio.create_task(cache.listening.wait())

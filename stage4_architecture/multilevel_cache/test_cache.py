@@ -505,7 +505,7 @@ async def test_listen_keeps_trying_while_redis_is_down(caches: Caches) -> None:
         assert not cache.listening.is_set()
     finally:
         listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
+        await asyncio.wait({listener}, timeout=GUARD_S)
         await down.aclose()
 
 

@@ -62,8 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         listener.cancel()
-        with contextlib.suppress(BaseException):
-            await listener
+        await asyncio.wait({listener}, timeout=5)  # redis-py may lose a cancellation
         await redis.aclose()
         await store.close()
 
