@@ -34,6 +34,7 @@ _PREFIX_BY_SUFFIX = {
     ".cfg": "#",
     ".ini": "#",
     ".conf": "#",
+    ".vcl": "#",
     ".tf": "#",
     ".hcl": "#",
     ".sh": "#",
@@ -159,7 +160,10 @@ def stub_text(path: Path, text: str) -> str:
 
 
 def stub_file(path: Path) -> bool:
-    """Stub ``path`` in place; return whether it changed."""
+    """Stub ``path`` in place; return whether it changed (a kind of file with no regions, such
+    as bytecode a test run left behind, is not read)."""
+    if comment_prefix(path) is None:
+        return False
     text = path.read_text(encoding="utf-8")
     stubbed = stub_text(path, text)
     if stubbed == text:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from katas.markers import MarkerError, find_regions, stub_text
+from katas.markers import MarkerError, find_regions, stub_file, stub_text
 
 PYTHON = '''\
 from typing import Protocol
@@ -111,3 +111,11 @@ def test_malformed_fences_name_file_and_line(text: str, line: int, words: str) -
 def test_files_without_comment_syntax_have_no_regions() -> None:
     assert find_regions(Path("data.json"), '{"kata: begin": 1}') == []
     assert stub_text(Path("notes.md"), "# kata: begin x\n") == "# kata: begin x\n"
+
+
+def test_stubbing_leaves_files_of_other_kinds_unread(tmp_path: Path) -> None:
+    bytecode = tmp_path / "__pycache__" / "app.cpython-311.pyc"
+    bytecode.parent.mkdir()
+    bytecode.write_bytes(b"\xa7\r\r\n\x00\x00\xff\xfe")  # not UTF-8: reading it would raise
+    assert stub_file(bytecode) is False
+    assert bytecode.read_bytes() == b"\xa7\r\r\n\x00\x00\xff\xfe"
