@@ -186,3 +186,62 @@ async def test_a_killed_worker_loses_nothing(
 
     await until(caught_up, "the new worker to handle the rest")
     assert after == [f"{offset} {value}" for offset, value in enumerate(values)][5:]
+
+
+@pytest.mark.task(2)
+async def test_a_batch_that_fails_at_once_is_delivered_again_whole(
+    kafka: Kafka, topic: str, group_consumer: Callable[..., Any]
+) -> None:
+    await produce(kafka, topic, records(1, "bad", "x1", "x2"))
+    tp = TopicPartition(topic, 1)
+    consumer = await group_consumer(tp)
+    handled: list[str] = []
+
+    async def handle(record: Any) -> None:
+        if record.value == b"bad" and not handled:
+            handled.append("failed")
+            raise Boom("the first try fails")
+        handled.append(record.value.decode())
+
+    worker = AtLeastOnceWorker(consumer, handle)
+
+    async def failed() -> bool:
+        try:
+            await worker.poll(200)
+        except Boom:
+            return True
+        return False
+
+    await until(failed, "the handler to fail on 'bad'")
+    assert await committed(consumer, tp) == 0
+
+    async def all_handled() -> bool:
+        await worker.poll(200)
+        return len(handled) == 4
+
+    await until(all_handled, "'bad' again, then the rest")
+    assert handled == ["failed", "bad", "x1", "x2"]
+
+
+@pytest.mark.task(2)
+async def test_a_large_commit_interval_is_counted_exactly(
+    kafka: Kafka, topic: str, group_consumer: Callable[..., Any]
+) -> None:
+    await produce(kafka, topic, records(2, *(f"v{i}" for i in range(301))))
+    tp = TopicPartition(topic, 2)
+    consumer = await group_consumer(tp)
+    count = 0
+
+    async def handle(record: Any) -> None:
+        nonlocal count
+        count += 1
+
+    worker = AtLeastOnceWorker(consumer, handle, commit_every=300)
+
+    async def all_handled() -> bool:
+        await worker.poll(200)
+        return count == 301
+
+    await until(all_handled, "301 records handled")
+    assert await committed(consumer, tp) == 300
+    assert worker.pending == {tp: 301}
