@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from .app import Lifecycle, Phase, create_app
-from .conftest import wait_for
+from .conftest import GUARD_S, wait_for
 from .settings import Settings
 
 TOKEN = "s3cret-token"
@@ -56,8 +58,10 @@ def gate() -> Gate:
 def client(lifecycle: Lifecycle, gate: Gate) -> Iterator[TestClient]:
     app = create_app(Settings(api_token=TOKEN, greeting="hi there"), lifecycle, gate)
     with TestClient(app) as client:
-        yield client
-    gate.open.set()
+        try:
+            yield client
+        finally:
+            gate.open.set()  # before the shutdown: one that awaits the warm-up must not hang
 
 
 def ready(client: TestClient, lifecycle: Lifecycle, gate: Gate) -> None:
@@ -144,17 +148,28 @@ def test_the_default_warm_up_waits_warmup_seconds(lifecycle: Lifecycle) -> None:
 
 @pytest.mark.task(2)
 def test_shutting_down_cancels_an_unfinished_warm_up(lifecycle: Lifecycle) -> None:
-    cancelled = threading.Event()
+    cancelled, release = threading.Event(), threading.Event()
 
     async def endless() -> None:
         try:
-            await asyncio.Event().wait()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
         except asyncio.CancelledError:
             cancelled.set()
             raise
 
-    with TestClient(create_app(Settings(api_token=TOKEN), lifecycle, endless)):
-        pass
+    def start_and_stop() -> None:
+        with TestClient(create_app(Settings(api_token=TOKEN), lifecycle, endless)):
+            pass
+
+    # In a thread: a shutdown that awaits the warm-up without cancelling it would never end.
+    worker = threading.Thread(target=start_and_stop, daemon=True)
+    worker.start()
+    worker.join(GUARD_S)
+    hung = worker.is_alive()
+    release.set()  # let a wrong solution finish, so the run can end
+    worker.join(GUARD_S)
+    assert not hung, "the shutdown hangs: cancel the warm-up task, then await it"
     assert cancelled.is_set(), "the lifespan's shutdown should cancel the warm-up task"
     assert lifecycle.phase is Phase.STARTING
 
@@ -225,3 +240,26 @@ def test_work_in_flight_is_counted_and_reported(
 def test_a_refused_request_is_never_counted(client: TestClient, lifecycle: Lifecycle) -> None:
     client.get("/api/work", headers={"Authorization": "Bearer wrong"})
     assert lifecycle.in_flight == 0
+
+
+@pytest.mark.task(3)
+def test_a_cancelled_request_is_uncounted(lifecycle: Lifecycle) -> None:
+    """Cancelled work (the shutdown timeout, a server that cancels on disconnect) must leave the
+    count, or /readyz reports work that no longer exists."""
+    app = create_app(Settings(api_token=TOKEN), lifecycle)
+
+    async def cancel_mid_request() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://greeter") as client:
+            request = asyncio.create_task(
+                client.get("/api/work", params={"seconds": "30"}, headers=AUTH)
+            )
+            async with asyncio.timeout(GUARD_S):
+                while lifecycle.in_flight != 1:
+                    await asyncio.sleep(0.01)
+            request.cancel()
+            with suppress(asyncio.CancelledError):
+                await request
+        return lifecycle.in_flight
+
+    assert asyncio.run(cancel_mid_request()) == 0
