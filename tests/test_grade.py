@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from katas import catalog
+from katas.catalog import Kata
 from katas.cli import app
-from katas.grade import LearnerFiles, grade
+from katas.grade import LearnerFiles, _static_flags, grade
 from katas.runner import Limits
 from katas.selection import select
 
-from .conftest import KATA_TOML, FakeRepo
+from .conftest import KATA_TOML, REPO, FakeRepo
 
 runner = CliRunner()
 BROKER_TEST = (
@@ -408,3 +410,9 @@ def test_the_catalog_comes_from_the_trusted_ref(fork: FakeRepo) -> None:
     report, _ = cli_grade(fork)
     assert set(report["katas"]) == {"double", "twice"}, "the fork's stage.toml is not read"
     assert kata_result(report, "twice")["score"] == 0
+
+
+@pytest.mark.parametrize("kata", catalog.load(REPO), ids=lambda kata: kata.name)
+def test_every_reference_solution_passes_the_graders_static_check(kata: Kata) -> None:
+    """An honest solution is never flagged: what it needs is in its kata.toml's [sandbox] allow."""
+    assert _static_flags(kata, kata.solution_files) == []

@@ -36,7 +36,7 @@ class Server:
 
 def django_env(static_root: Path, assets: Path) -> dict[str, str]:
     return {
-        "DJANGO_SETTINGS_MODULE": f"{PACKAGE}.settings",
+        "DJANGO_SETTINGS_MODULE": f"{PACKAGE}.origin_settings",
         "CDN_STATIC_ROOT": str(static_root),
         "CDN_ASSETS": str(assets),
         "PYTHONPATH": str(ROOT),

@@ -6,5 +6,5 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stage4_architecture.cdn_static.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stage4_architecture.cdn_static.origin_settings")
 application = get_wsgi_application()

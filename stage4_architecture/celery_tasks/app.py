@@ -9,7 +9,7 @@ two copies (two test runs, staging and production on one broker) never see each 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,7 +45,8 @@ class Deployment:
         return self.broker_url.startswith(("amqp://", "amqps://", "pyamqp://"))
 
     def environ(self) -> dict[str, str]:
-        return {variable: getattr(self, field) for field, variable in _ENV.items()}
+        fields = asdict(self)
+        return {variable: fields[field] for field, variable in _ENV.items()}
 
     @classmethod
     def from_environ(cls) -> Deployment:

@@ -9,6 +9,7 @@ at its default (TTL 0, event type PUT) is left out.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -60,7 +61,7 @@ class EtcdRegistry(HttpRegistry):
 
     async def _put(self, lease: Lease, status: str) -> None:
         instance = lease.instance
-        value = json.dumps({**vars(instance), "status": status})
+        value = json.dumps({**dataclasses.asdict(instance), "status": status})
         key = self.prefix(instance.service) + instance.id
         await self.call("kv/put", {"key": b64(key), "value": b64(value), "lease": lease.id})
 
