@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -124,7 +125,8 @@ def daemon(
     ``ready`` is a TCP port to wait for, or a check that returns True once the server answers;
     None waits for nothing. ``env`` is added to this process's environment.
     """
-    workdir = Path(tempfile.mkdtemp(prefix=f"katas-{name}-"))
+    safe_name = re.sub(r"[^\w.-]", "-", name)  # a name may be a path, e.g. /usr/sbin/nginx
+    workdir = Path(tempfile.mkdtemp(prefix=f"katas-{safe_name}-"))
     try:
         command = [str(a) for a in (argv(workdir) if callable(argv) else argv)]
         log = workdir / "output.log"

@@ -12,6 +12,8 @@ Benchmarks (``bench.py`` with ``def bench() -> list[Ratio]``, run by ``katas ben
 - ``service(name)``: a real service (``Endpoint``) for the benchmark's duration, found as the
   tests find theirs (an environment URL, a container, an embedded server).
 - ``postgres_database()``: the URL of a fresh PostgreSQL database, dropped afterwards.
+- ``request_rate(url)``: requests per second from an HTTP server under load (wrk, else Python);
+  ``load_generator()`` names which one runs here, for the report.
 
 Tests:
 
@@ -48,6 +50,7 @@ from typing import Any
 
 from katas.daemons import Daemon, daemon, free_port, port_open
 from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
+from katas.loadgen import load_generator, request_rate
 from katas.probes import (
     MALFORMED_CHUNKED_BODIES,
     RawResponse,
@@ -78,10 +81,12 @@ __all__ = [
     "database_from_url",
     "free_port",
     "load_contract",
+    "load_generator",
     "plan_nodes",
     "port_open",
     "postgres_database",
     "raw_http",
+    "request_rate",
     "serve_asgi",
     "serve_wsgi",
     "service",

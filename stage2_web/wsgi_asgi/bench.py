@@ -1,8 +1,8 @@
 """Requests per second, hello JSON: raw ASGI, FastAPI, Flask and Django servers vs nginx static.
 
 Every server runs as a subprocess on a free 127.0.0.1 port, is polled until it answers, is loaded
-with ``wrk`` (or, without wrk, a small Python load generator) and is always terminated. The
-baseline is nginx serving the same JSON from a file: the ceiling of this machine. Values are
+with ``wrk`` (or, without wrk, a small Python load generator: ``kit.request_rate``) and is always
+stopped. The baseline is nginx serving the same JSON from a file: the ceiling of this machine. Values are
 requests per second, so ``ratio`` = server throughput / nginx throughput: the share of the
 ceiling each stack reaches. The load generator shares the machine with the server:
 compare rows with each other, not with numbers from another machine.
@@ -14,19 +14,13 @@ import contextlib
 import http.client
 import importlib.util
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from katas.kit import Ratio
+from katas.kit import Ratio, daemon, free_port, load_generator, request_rate
 
 from .bench_apps import PAYLOAD
 from .common import dumps
@@ -35,17 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = __package__ or "stage2_web.wsgi_asgi"
 WORKERS = 2
 CONNECTIONS = 32
-WARMUP_S = 1
 DURATION_S = 4
-STARTUP_TIMEOUT_S = 20.0
 PY = sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(port: int) -> bool:
@@ -59,102 +44,6 @@ def _answers(port: int) -> bool:
         return False
     finally:
         conn.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's own process group (master and workers), SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@contextlib.contextmanager
-def _serve(
-    command: list[str], port: int, log: Path, env: dict[str, str] | None = None
-) -> Iterator[None]:
-    """Run ``command`` (which binds 127.0.0.1:port) until it answers GET /hello; stop it after."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{command[:4]} did not start on port {port}:\n{tail}")
-            time.sleep(0.1)
-        yield
-    finally:
-        _stop(proc)
-
-
-def _wrk(port: int, seconds: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", f"http://127.0.0.1:{port}/hello"],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"wrk saw {match.group(1)} error responses on port {port}:\n{out}")
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if match is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
-    return float(match.group(1))
-
-
-def _python_load(port: int, seconds: int) -> float:
-    """Fallback: CONNECTIONS/4 threads, each a keep-alive http.client loop, bounded in time."""
-    stop_at = time.monotonic() + seconds
-    counts: list[int] = []
-
-    def worker() -> None:
-        done = 0
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        while time.monotonic() < stop_at and done < 1_000_000:
-            try:
-                conn.request("GET", "/hello")
-                response = conn.getresponse()
-                response.read()
-                if response.will_close:
-                    conn.close()
-            except OSError:
-                conn.close()
-                continue
-            done += 1
-        conn.close()
-        counts.append(done)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS // 4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.monotonic() - started)
-
-
-def _measure(port: int) -> float:
-    if shutil.which("wrk"):
-        _wrk(port, WARMUP_S)
-        return _wrk(port, DURATION_S)
-    _python_load(port, WARMUP_S)
-    return _python_load(port, DURATION_S)
 
 
 def _nginx_command(tmp: Path, port: int) -> list[str] | None:
@@ -233,23 +122,37 @@ def _servers() -> list[tuple[str, list[str], dict[str, str]]]:
     ]
 
 
+def _measure(port: int) -> float:
+    return request_rate(
+        f"http://127.0.0.1:{port}/hello", seconds=DURATION_S, connections=CONNECTIONS
+    )
+
+
+@contextlib.contextmanager
+def _serve(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run ``command`` (which binds 127.0.0.1:port) until it answers GET /hello; stop it after."""
+    full_env = {"PYTHONPATH": str(ROOT), **(env or {})}
+    with daemon(
+        command, name=Path(command[0]).name, ready=lambda: _answers(port), env=full_env, cwd=ROOT
+    ):
+        yield
+
+
 def bench() -> list[Ratio]:
-    loader = "wrk -t2 -c32" if shutil.which("wrk") else "Python load generator (wrk missing)"
-    what = f"hello JSON, requests per second ({loader}, {DURATION_S} s)"
+    what = f"hello JSON, requests per second ({load_generator(CONNECTIONS)}, {DURATION_S} s)"
     with tempfile.TemporaryDirectory(prefix="bench-wsgi-asgi-") as tmpdir:
         tmp = Path(tmpdir)
-        port = _free_port()
+        port = free_port()
         command = _nginx_command(tmp, port)
         if command is None:
             print("wsgi_asgi bench: nginx not found (apt-get install nginx); no ceiling, no rows")
             return []
-        with _serve(command, port, tmp / "nginx.out"):
+        with _serve(command, port):
             ceiling = _measure(port)
         ratios = []
         for name, template, env in _servers():
-            port = _free_port()  # a fresh port: never measure a server that failed to stop
-            server_command = [arg.format(port=port) for arg in template]
-            with _serve(server_command, port, tmp / "server.out", env):
+            port = free_port()  # a fresh port: never measure a server that failed to stop
+            with _serve([arg.format(port=port) for arg in template], port, env):
                 rps = _measure(port)
             ratios.append(Ratio(what, "nginx static file", name, ceiling, rps, "req/s"))
         return ratios

@@ -3,20 +3,18 @@
 Bytes: the stylesheet as sent plain, gzip and brotli (the files collectstatic wrote). Requests
 per second: the hashed stylesheet with ``Accept-Encoding: br`` from the origin (gunicorn, one
 sync worker, WhiteNoise) and from the Varnish edge in front of it (every request a hit), loaded
-with ``wrk``. The load generator shares the machine with the servers: compare the ratio, not the
-numbers with another machine's. Without ``varnishd`` or ``wrk`` only the byte ratios are made.
+with ``wrk`` (else Python's). The load generator shares the machine with the servers: compare the
+ratio, not the numbers with another machine's. Without ``varnishd`` only the byte ratios are made.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from katas.kit import Ratio
+from katas.kit import Ratio, load_generator, request_rate
 
 from . import stack
 
@@ -25,25 +23,10 @@ CONNECTIONS = 16
 SBIN = os.pathsep.join(("/usr/sbin", "/usr/local/sbin", "/sbin"))
 
 
-def requests_per_second(url: str, seconds: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-H", "Accept-Encoding: br", url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    if errors := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"wrk saw {errors.group(1)} error responses from {url}:\n{out}")
-    rate = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if rate is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
-    return float(rate.group(1))
-
-
 def loaded(url: str) -> float:
-    requests_per_second(url, 1)  # warm up: connections, caches, the worker's imports
-    return requests_per_second(url, DURATION_S)
+    return request_rate(
+        url, seconds=DURATION_S, connections=CONNECTIONS, headers={"Accept-Encoding": "br"}
+    )
 
 
 def bench() -> list[Ratio]:
@@ -59,7 +42,7 @@ def bench() -> list[Ratio]:
             )
         ]
         varnishd = shutil.which("varnishd") or shutil.which("varnishd", path=SBIN)
-        if varnishd is None or shutil.which("wrk") is None:
+        if varnishd is None:
             return results
         with (
             stack.origin(root, stack.KATA / "assets") as origin,
@@ -67,7 +50,7 @@ def bench() -> list[Ratio]:
         ):
             path = f"/static/{hashed}"
             from_origin, from_edge = loaded(origin.url + path), loaded(edge.url + path)
-        what = f"hashed app.css, brotli (wrk -t2 -c{CONNECTIONS}, {DURATION_S} s)"
+        what = f"hashed app.css, brotli ({load_generator(CONNECTIONS)}, {DURATION_S} s)"
         results.append(
             Ratio(
                 what,

@@ -2,7 +2,7 @@
 
 The backend and nginx run as in the tests (the reference configuration, keepalive to the
 backend), on free ports, and are always stopped. The load comes from ``wrk`` (or, without it, a
-small Python load generator). It shares the machine with the servers: on 2 cores, 4 workers
+small Python load generator: ``kit.request_rate``). It shares the machine with the servers: on 2 cores, 4 workers
 compete with nginx and the load generator, so compare the rows with each other, not with
 another machine's.
 """
@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import shutil
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
-from katas.kit import Ratio, daemon, free_port
+from katas.kit import Ratio, daemon, free_port, load_generator, request_rate
 
 from .nginx_conf import Backend, Site, command
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = __package__ or "stage4_architecture.load_balancing"
 CONNECTIONS = 32
-WARMUP_S = 1
 DURATION_S = 4
 PATH = "/work"
 
@@ -44,54 +39,10 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
-def _wrk(port: int, seconds: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", f"http://127.0.0.1:{port}{PATH}"],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"wrk saw {match.group(1)} error responses:\n{out}")
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if match is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
-    return float(match.group(1))
-
-
-def _python_load(port: int, seconds: int) -> float:
-    """Fallback: CONNECTIONS/4 threads, each a keep-alive http.client loop, bounded in time."""
-    stop_at = time.monotonic() + seconds
-    counts: list[int] = []
-
-    def worker() -> None:
-        done = 0
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        while time.monotonic() < stop_at:
-            try:
-                conn.request("GET", PATH)
-                conn.getresponse().read()
-            except OSError:
-                conn.close()
-                continue
-            done += 1
-        conn.close()
-        counts.append(done)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS // 4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.monotonic() - started)
-
-
 def _measure(port: int) -> float:
-    load = _wrk if shutil.which("wrk") else _python_load
-    load(port, WARMUP_S)
-    return load(port, DURATION_S)
+    return request_rate(
+        f"http://127.0.0.1:{port}{PATH}", seconds=DURATION_S, connections=CONNECTIONS
+    )
 
 
 def _through_nginx(nginx: str, workers: int) -> float:
@@ -119,7 +70,7 @@ def bench() -> list[Ratio]:
     if nginx is None:
         print("load_balancing bench: nginx not found (apt-get install nginx); no rows")
         return []
-    loader = f"wrk -t2 -c{CONNECTIONS}" if shutil.which("wrk") else "Python load generator"
+    loader = load_generator(CONNECTIONS)
     what = f"GET /work through nginx, requests per second ({loader}, {DURATION_S} s, {os.cpu_count()} CPUs)"
     one = _through_nginx(nginx, 1)
     return [
