@@ -35,18 +35,49 @@ PROGRAMS = {
     "varnishd": "varnish",
     "haproxy": "haproxy",
     "docker": "docker.io",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
 }
 
 
-def find_program(name: str, package: str) -> str:
-    """The path of program ``name``, or ServiceUnavailable saying how to install ``package``."""
-    found = shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN))
+def program_path(name: str) -> str | None:
+    """Where program ``name`` is: on PATH, else in an sbin folder; None if not installed."""
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN))
+
+
+def find_program(name: str, package: str | None = None) -> str:
+    """The path of program ``name``, or ServiceUnavailable saying how to install ``package``
+    (by default the Debian package PROGRAMS names, else ``name`` itself)."""
+    package = package or PROGRAMS.get(name, name)
+    found = program_path(name)
     if found is None:
         raise ServiceUnavailable(
             f"{name}: program not found on PATH or in {', '.join(_SBIN)}; install it "
             f"(Debian/Ubuntu: sudo apt-get install {package}; macOS: brew install {package})"
         )
     return found
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    process: Daemon | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Poll ``condition`` until it holds, or raise AssertionError naming ``what``.
+
+    With ``process``, its exit ends the wait at once, and its output's tail is in the message.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.process.poll() is not None:
+            raise AssertionError(
+                f"{process.name} exited while waiting for {what}:\n{process.output()[-LOG_TAIL_CHARS:]}"
+            )
+        if time.monotonic() > deadline:
+            tail = process.output()[-LOG_TAIL_CHARS:] if process else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
+        time.sleep(0.05)
 
 
 def free_port() -> int:

@@ -32,6 +32,10 @@ Servers a test starts (stage 4 on):
   group until the block ends, awaited on a port or a check, stopped whole; ``Daemon`` is what it
   yields (``output()``, ``send(sig)``, ``kill()``, ``stop()``, a private ``workdir``).
 - ``free_port()``, ``port_open(port)``: an ephemeral port to give a server, and whether one answers.
+- ``wait_until(condition, what, process=, timeout=)``: poll until something holds; a timeout or
+  the process exiting first is an AssertionError naming ``what`` with the process's output.
+- ``program_path(name)``: where a program is installed (sbin folders searched too), or None;
+  benches use it, tests use the ``program`` fixture (which skips naming the package).
 - The ``program`` fixture (``program("nginx")``) finds the program or skips naming its package.
 
 Django katas:
@@ -48,7 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from katas.daemons import Daemon, daemon, free_port, port_open
+from katas.daemons import Daemon, daemon, free_port, port_open, program_path, wait_until
 from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
 from katas.loadgen import load_generator, request_rate
 from katas.probes import (
@@ -85,11 +89,13 @@ __all__ = [
     "plan_nodes",
     "port_open",
     "postgres_database",
+    "program_path",
     "raw_http",
     "request_rate",
     "serve_asgi",
     "serve_wsgi",
     "service",
+    "wait_until",
 ]
 
 RATE_UNITS = frozenset({"req/s"})  # units where bigger is better

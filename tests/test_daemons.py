@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from katas.daemons import PROGRAMS, daemon, find_program, free_port, port_open
+from katas.daemons import (
+    PROGRAMS,
+    daemon,
+    find_program,
+    free_port,
+    port_open,
+    program_path,
+    wait_until,
+)
 from katas.services import ServiceUnavailable
 
 # A server that also starts a child holding the same process group, as a master and its workers do.
@@ -88,3 +96,25 @@ def test_kill_is_a_crash_of_the_whole_group() -> None:
 def test_a_missing_program_names_its_package() -> None:
     with pytest.raises(ServiceUnavailable, match="apt-get install etcd-server"):
         find_program("katas-no-such-etcd", PROGRAMS["etcd"])
+
+
+def test_a_program_not_installed_has_no_path() -> None:
+    assert program_path("katas-no-such-program") is None
+    assert program_path("sh") is not None
+
+
+def test_wait_until_returns_once_the_condition_holds() -> None:
+    calls = iter([False, False, True])
+    wait_until(lambda: next(calls), "the third poll", timeout=5)
+
+
+def test_wait_until_names_what_it_waited_for() -> None:
+    with pytest.raises(AssertionError, match="timed out after 0 s waiting for the moon"):
+        wait_until(lambda: False, "the moon", timeout=0.1)
+
+
+def test_wait_until_stops_when_the_process_exits_and_shows_its_output() -> None:
+    argv = [sys.executable, "-c", "print('config error on line 7', flush=True)"]
+    exited = r"(?s)short-lived exited while waiting.*line 7"
+    with daemon(argv, name="short-lived") as job, pytest.raises(AssertionError, match=exited):
+        wait_until(lambda: False, "it to answer", job, timeout=30)

@@ -14,13 +14,12 @@ import contextlib
 import http.client
 import importlib.util
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from katas.kit import Ratio, daemon, free_port, load_generator, request_rate
+from katas.kit import Ratio, daemon, free_port, load_generator, program_path, request_rate
 
 from .bench_apps import PAYLOAD
 from .common import dumps
@@ -47,9 +46,7 @@ def _answers(port: int) -> bool:
 
 
 def _nginx_command(tmp: Path, port: int) -> list[str] | None:
-    nginx = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).is_file()), None
-    )
+    nginx = program_path("nginx")
     if nginx is None:
         return None
     www = tmp / "www"

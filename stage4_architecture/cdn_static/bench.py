@@ -9,18 +9,15 @@ ratio, not the numbers with another machine's. Without ``varnishd`` only the byt
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from katas.kit import Ratio, load_generator, request_rate
+from katas.kit import Ratio, load_generator, program_path, request_rate
 
 from . import stack
 
 DURATION_S = 4
 CONNECTIONS = 16
-SBIN = os.pathsep.join(("/usr/sbin", "/usr/local/sbin", "/sbin"))
 
 
 def loaded(url: str) -> float:
@@ -41,7 +38,7 @@ def bench() -> list[Ratio]:
                 ("brotli", (root / f"{hashed}.br").stat().st_size),
             )
         ]
-        varnishd = shutil.which("varnishd") or shutil.which("varnishd", path=SBIN)
+        varnishd = program_path("varnishd")
         if varnishd is None:
             return results
         with (

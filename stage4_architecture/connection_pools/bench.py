@@ -9,24 +9,17 @@ pgbouncer rows need the Debian program; without it they are left out, and the re
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from katas.kit import Ratio, best_time, postgres_database
+from katas.kit import Ratio, best_time, postgres_database, program_path
 
 from .pg_pool import open_bouncer_pool, open_pool
 from .pgbouncer_daemon import run_pgbouncer
 
 REQUESTS = 50
 QUERY = "SELECT $1::int + 1"
-SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
-
-
-def _pgbouncer() -> str | None:
-    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path=os.pathsep.join(SBIN))
 
 
 def per_request(loop: asyncio.AbstractEventLoop, batch: Callable[[], Awaitable[None]]) -> float:
@@ -70,7 +63,7 @@ def bench() -> list[Ratio]:
             ratios = [
                 Ratio(what, "connect per request", "asyncpg pool", direct_connect, direct_pool, "s")
             ]
-            executable = _pgbouncer()
+            executable = program_path("pgbouncer")
             if executable is None:
                 print("connection_pools bench: pgbouncer not found; no pgbouncer rows")
                 return ratios

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import httpx
 import pytest
 import yaml
 
-from katas.kit import Daemon, daemon, free_port, port_open
+from katas.kit import Daemon, daemon, free_port, port_open, wait_until
 
 KATA = Path(__file__).resolve().parent
 ROOT = KATA.parents[1]
@@ -45,25 +44,6 @@ def find_tool(name: str) -> str:
             pytrace=False,
         )
     return found
-
-
-def wait_for(
-    condition: Callable[[], bool],
-    what: str,
-    process: Daemon | None = None,
-    timeout: float = GUARD_S,
-) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` and the process's output."""
-    pause = threading.Event()
-    waited = 0.0
-    while not condition():
-        if process is not None and process.process.poll() is not None:
-            pytest.fail(f"{process.name} exited while waiting for {what}:\n{process.output()}")
-        if waited > timeout:
-            tail = process.output()[-3000:] if process else ""
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
-        pause.wait(0.05)
-        waited += 0.05
 
 
 # --- the service as a process -----------------------------------------------------------------
@@ -120,7 +100,7 @@ def start_service() -> Iterator[Callable[..., Service]]:
                 daemon(argv, name="docker_k8s", env=env, cwd=ROOT, timeout=GUARD_S)
             )
             service = Service(port, process)
-            wait_for(lambda: port_open(port), "the service to listen", process)
+            wait_until(lambda: port_open(port), "the service to listen", process)
             return service
 
         yield start

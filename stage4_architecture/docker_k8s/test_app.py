@@ -15,8 +15,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from katas.kit import wait_until
+
 from .app import Lifecycle, Phase, create_app
-from .conftest import GUARD_S, wait_for
+from .conftest import GUARD_S
 from .settings import Settings
 
 TOKEN = "s3cret-token"
@@ -66,7 +68,7 @@ def client(lifecycle: Lifecycle, gate: Gate) -> Iterator[TestClient]:
 
 def ready(client: TestClient, lifecycle: Lifecycle, gate: Gate) -> None:
     gate.open.set()
-    wait_for(lambda: lifecycle.phase is Phase.READY, "the warm-up to finish")
+    wait_until(lambda: lifecycle.phase is Phase.READY, "the warm-up to finish")
 
 
 # --- task 2: the lifecycle and the probes -----------------------------------------------------
@@ -133,7 +135,7 @@ def test_a_failed_warm_up_leaves_the_pod_unstarted(lifecycle: Lifecycle) -> None
         gate.open.set()
         # The failure is logged, not raised: the process keeps answering its liveness probe.
         client.get("/healthz")
-        wait_for(lambda: statuses(client)["/healthz"] == 200, "the app to keep answering")
+        wait_until(lambda: statuses(client)["/healthz"] == 200, "the app to keep answering")
         assert statuses(client) == {"/healthz": 200, "/startupz": 503, "/readyz": 503}
         assert lifecycle.phase is Phase.STARTING
 
@@ -142,7 +144,7 @@ def test_a_failed_warm_up_leaves_the_pod_unstarted(lifecycle: Lifecycle) -> None
 def test_the_default_warm_up_waits_warmup_seconds(lifecycle: Lifecycle) -> None:
     app = create_app(Settings(api_token=TOKEN, warmup_seconds=0.0), lifecycle)
     with TestClient(app) as client:
-        wait_for(lambda: lifecycle.ready, "a zero-second warm-up to finish")
+        wait_until(lambda: lifecycle.ready, "a zero-second warm-up to finish")
         assert client.get("/startupz").status_code == 200
 
 
@@ -229,7 +231,7 @@ def test_work_in_flight_is_counted_and_reported(
         )
     )
     worker.start()
-    wait_for(lambda: lifecycle.in_flight == 1, "the request to be in flight")
+    wait_until(lambda: lifecycle.in_flight == 1, "the request to be in flight")
     assert client.get("/readyz").json() == {"status": "ready", "in_flight": 1}
     worker.join(30)
     assert done == [200]

@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import GUARD_S, KATA, Docker, wait_for
+from katas.kit import wait_until
+
+from .conftest import GUARD_S, KATA, Docker
 
 IGNORED = shutil.ignore_patterns("__pycache__", "mutate-results", ".pytest_cache")
 
@@ -96,7 +98,7 @@ def test_the_container_is_healthy_non_root_read_only_and_stops_cleanly(
         def health() -> str:
             return docker.ok("inspect", "-f", "{{.State.Health.Status}}", name).strip()
 
-        wait_for(lambda: health() != "starting", "the HEALTHCHECK to report", timeout=120)
+        wait_until(lambda: health() != "starting", "the HEALTHCHECK to report", timeout=120)
         assert health() == "healthy", docker.ok("logs", name)
         assert docker.ok("exec", name, "id", "-u").strip() == "10001"
 

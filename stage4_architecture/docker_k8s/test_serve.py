@@ -16,9 +16,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from katas.kit import daemon, free_port, port_open
+from katas.kit import daemon, free_port, port_open, wait_until
 
-from .conftest import GUARD_S, PACKAGE, ROOT, TOKEN, Service, wait_for
+from .conftest import GUARD_S, PACKAGE, ROOT, TOKEN, Service
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -61,13 +61,13 @@ def until_unready(service: Service) -> httpx.Response:
         seen.append(service.get("/readyz"))
         return seen[-1].status_code != 200
 
-    wait_for(unready, "readiness to fail", service.process)
+    wait_until(unready, "readiness to fail", service.process)
     return seen[-1]
 
 
 def ready_service(start_service: Callable[..., Service], **settings: str) -> Service:
     service = start_service(**settings)
-    wait_for(lambda: service.status("/readyz") == 200, "readiness", service.process)
+    wait_until(lambda: service.status("/readyz") == 200, "readiness", service.process)
     return service
 
 
@@ -78,7 +78,7 @@ def test_the_probes_follow_the_warm_up(start_service: Callable[..., Service]) ->
     assert service.status("/healthz") == 200
     assert service.status("/startupz") == 503
     assert service.status("/readyz") == 503
-    wait_for(lambda: service.status("/readyz") == 200, "readiness", service.process)
+    wait_until(lambda: service.status("/readyz") == 200, "readiness", service.process)
     assert service.status("/startupz") == 200
 
 
@@ -90,7 +90,7 @@ def test_sigterm_drains_then_closes_the_listener_finishes_work_and_exits_0(
         start_service, DRAIN_SECONDS="2", SHUTDOWN_TIMEOUT_SECONDS="20", GRACE_PERIOD_SECONDS="30"
     )
     slow = SlowRequest(service, 6)
-    wait_for(lambda: in_flight(service) == 1, "the slow request to be in flight", service.process)
+    wait_until(lambda: in_flight(service) == 1, "the slow request to be in flight", service.process)
 
     service.process.send(signal.SIGTERM)
     # Still listening, but unready: the load balancer takes the pod out while it drains.
@@ -99,7 +99,7 @@ def test_sigterm_drains_then_closes_the_listener_finishes_work_and_exits_0(
     assert service.status("/healthz") == 200, "liveness must hold during the drain"
 
     # After the drain the listener closes; the request in flight still runs to its end.
-    wait_for(lambda: not port_open(service.port), "the listener to close", service.process)
+    wait_until(lambda: not port_open(service.port), "the listener to close", service.process)
     assert slow.is_alive(), "closing the listener must not cut the request in flight"
     assert slow.result() == (200, {"greeting": "hello", "slept": 6.0}), slow.error
     assert service.exit_code(timeout=30) == 0, "a clean stop exits 0, not 143 (killed by SIGTERM)"
@@ -113,7 +113,7 @@ def test_work_past_the_shutdown_timeout_is_cut_so_the_pod_exits_in_its_grace_per
         start_service, DRAIN_SECONDS="0.2", SHUTDOWN_TIMEOUT_SECONDS="1", GRACE_PERIOD_SECONDS="15"
     )
     slow = SlowRequest(service, 50)
-    wait_for(lambda: in_flight(service) == 1, "the slow request to be in flight", service.process)
+    wait_until(lambda: in_flight(service) == 1, "the slow request to be in flight", service.process)
     service.process.send(signal.SIGTERM)
     # The kubelet would SIGKILL at the grace period; the process must be gone well before.
     assert service.exit_code(timeout=15) == 0
@@ -127,7 +127,7 @@ def test_a_second_sigterm_stops_without_finishing_the_drain(
 ) -> None:
     service = ready_service(start_service, DRAIN_SECONDS="120", GRACE_PERIOD_SECONDS="150")
     service.process.send(signal.SIGTERM)
-    wait_for(lambda: service.status("/readyz") == 503, "the drain to begin", service.process)
+    wait_until(lambda: service.status("/readyz") == 503, "the drain to begin", service.process)
     service.process.send(signal.SIGTERM)
     assert service.exit_code(timeout=30) == 0
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from katas.kit import Ratio, daemon, free_port, load_generator, request_rate
+from katas.kit import Ratio, daemon, free_port, load_generator, program_path, request_rate
 
 from .nginx_conf import Backend, Site, command
 
@@ -66,7 +65,7 @@ def _through_nginx(nginx: str, workers: int) -> float:
 
 
 def bench() -> list[Ratio]:
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    nginx = program_path("nginx")
     if nginx is None:
         print("load_balancing bench: nginx not found (apt-get install nginx); no rows")
         return []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from katas.kit import Daemon, daemon, free_port
+from katas.kit import Daemon, daemon, free_port, wait_until
 
 from .nginx_conf import PROXY_ADDRESS, Backend, Site, command
 
@@ -107,25 +106,8 @@ def _backends(ids: list[str], workers: int = 1) -> Iterator[list[BackendServer]]
             )
             servers.append(BackendServer(backend_id, port, process))
         for server in servers:
-            wait_for(server.answers, f"backend {server.id} to answer", server.process)
+            wait_until(server.answers, f"backend {server.id} to answer", server.process)
         yield servers
-
-
-def wait_for(
-    condition: Callable[[], bool], what: str, process: Daemon | None = None, timeout: float = 60
-) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` (and the process's output)."""
-    event = threading.Event()
-    deadline = START_TIMEOUT_S if timeout is None else timeout
-    waited = 0.0
-    while not condition():
-        if process is not None and process.process.poll() is not None:
-            pytest.fail(f"{process.name} exited while waiting for {what}:\n{process.output()}")
-        if waited > deadline:
-            tail = process.output()[-3000:] if process else ""
-            pytest.fail(f"timed out waiting for {what}\n{tail}")
-        event.wait(0.05)
-        waited += 0.05
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from .conftest import BackendServer, Proxy, site, wait_for
+from katas.kit import wait_until
+
+from .conftest import BackendServer, Proxy, site
 from .nginx_conf import Site
 
 
@@ -98,7 +100,7 @@ def _park_on(server: BackendServer, proxy: Proxy, method: str) -> _InFlight:
         def landed(sent: _InFlight = sent, before: int = before) -> bool:
             return sent.response is not None or server.stats()["in_flight"] > before
 
-        wait_for(landed, f"a {method} to land somewhere")
+        wait_until(landed, f"a {method} to land somewhere")
         if sent.response is None:
             return sent
     raise AssertionError(f"no {method} reached backend {server.id} in 10 tries")

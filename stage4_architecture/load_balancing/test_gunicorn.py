@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from .conftest import BackendServer, Proxy, connections_from, site, wait_for
+from katas.kit import wait_until
+
+from .conftest import BackendServer, Proxy, connections_from, site
 from .nginx_conf import PROXY_ADDRESS, Site
 
 FORGED = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
@@ -79,9 +81,9 @@ def test_a_reload_under_load_drops_nothing(
     for thread in threads:
         thread.start()
     try:
-        wait_for(lambda: len(statuses) >= 10, "requests before the reload")
+        wait_until(lambda: len(statuses) >= 10, "requests before the reload")
         server.process.send(signal.SIGHUP)  # to the master: new workers, then the old ones go
-        wait_for(
+        wait_until(
             lambda: all(
                 f"Finished server process [{pid}]" in server.process.output() for pid in old
             ),
@@ -89,7 +91,7 @@ def test_a_reload_under_load_drops_nothing(
             server.process,
         )
         new = set(_worker_pids(server.process.output())) - old
-        wait_for(lambda: len(new & set(pids)) > 0, "a new worker to answer")
+        wait_until(lambda: len(new & set(pids)) > 0, "a new worker to answer")
     finally:
         stop.set()
         for thread in threads:
