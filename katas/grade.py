@@ -35,7 +35,14 @@ from typing import Any
 from katas import catalog, gitops
 from katas.catalog import STAGES, Kata
 from katas.markers import stub_text
-from katas.runner import Confinement, Limits, Run, drops_privileges, run_pytest
+from katas.runner import (
+    Confinement,
+    Limits,
+    Run,
+    container_engine,
+    drops_privileges,
+    run_pytest,
+)
 from katas.static_check import check_source
 
 MAX_LEARNER_FILE = 1 << 20  # bytes; a larger "solution" is replaced by its stub
@@ -164,7 +171,7 @@ class Grading:
     commit: str  # what it resolved to
     grades: list[KataGrade]
     learner_files: dict[str, str]  # path -> taken | missing | not a regular file | too large
-    confinement: list[str] = field(default_factory=list)
+    confinement: dict[str, list[str]] = field(default_factory=dict)  # kata -> what applied
 
     @property
     def total(self) -> int:
@@ -240,6 +247,7 @@ def grade(
     """Grade the katas ``choose`` picks from ``tests_from`` (a ref of ``root``), with the learner's
     files from ``learner`` (default: the work tree of ``root``); write the reports."""
     commit = gitops.resolve_trusted(root, tests_from)
+    container_engine()  # a sandbox asked for and not to be had stops grading before it starts
     learner = learner or LearnerFiles(root)
     with tempfile.TemporaryDirectory(prefix="katas-grade-") as tmp:
         tree = Path(tmp) / "repo"
@@ -262,6 +270,7 @@ def grade(
                 tuple(str(p) for p in files.get(g.kata.name, [])),
                 g.kata.sandbox_allow,
                 network=bool(g.kata.services),
+                container="docker" not in g.kata.services,  # it drives the engine itself
                 limits=limits or Limits(),
             )
             target = str(g.kata.path.relative_to(tree))
@@ -269,11 +278,12 @@ def grade(
                 tree, [target], *PYTEST_ARGS, "--continue-on-collection-errors", confine=confine
             )
             g.flags = [f"tampering: {e}" for e in g.run.evidence]
-            grading.confinement = g.run.confinement
+            grading.confinement[g.kata.name] = g.run.confinement
 
         # Katas without services run side by side (unless each run ends by killing every process
         # of the sandbox user); those sharing a server run one at a time.
-        side_by_side = 1 if drops_privileges() else max(1, min(2, os.cpu_count() or 1))
+        one_user = drops_privileges() and container_engine() is None
+        side_by_side = 1 if one_user else max(1, min(2, os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=side_by_side) as pool:
             list(pool.map(judge, [g for g in grades if not g.kata.services]))
         for g in grades:
@@ -380,7 +390,12 @@ def markdown(grading: Grading) -> str:
     lines += ["## Files taken from the learner", ""]
     lines += [f"- `{md(path)}`: {how}" for path, how in sorted(grading.learner_files.items())]
     if grading.confinement:
-        lines += ["", "## Sandbox", "", *[f"- {c}" for c in grading.confinement]]
+        lines += ["", "## Sandbox"]
+        alike: dict[tuple[str, ...], list[str]] = {}
+        for name, applied in grading.confinement.items():
+            alike.setdefault(tuple(applied), []).append(name)
+        for confined, names in alike.items():
+            lines += ["", f"{', '.join(names)}:", "", *[f"- {c}" for c in confined]]
     lines.append("")
     return "\n".join(lines)
 

@@ -3,13 +3,18 @@
 pytest runs in a child process started through the trusted bootstrap (``katas.sandbox``), which
 reports every test over a signed channel; the result is one typed :class:`Run`. For grading, a
 :class:`Confinement` adds the sandbox: the child gets its own session (killed whole when it ends
-or overruns), resource limits, an unprivileged user and no network when the grader runs as root,
-and the audit hook and integrity checks of ``katas.sandbox``.
+or overruns), resource limits, and the audit hook and integrity checks of ``katas.sandbox``.
+Where a Docker engine answers, it runs in a container of its own (:func:`container_engine`):
+uid 65534, no capabilities, its own process table, the host's programs read-only and nothing of
+the host's files but what the run needs. Elsewhere, as root, it runs as uid 65534 and, without
+services, with no network.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import os
 import resource
@@ -19,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 from collections import Counter
@@ -30,6 +36,10 @@ from katas.sandbox import verify
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 SANDBOX_UID = 65534  # nobody: owns nothing the grader reads or writes
+# A container's image: no files but mount points; the host's programs come in read-only.
+SANDBOX_IMAGE = "katas-sandbox:empty"
+SANDBOX_VAR = "KATAS_SANDBOX"  # auto (a container where Docker answers), container, process
+HOST_SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt")
 CHANNEL_CAP = 32 << 20  # bytes of results read at most; a flood past it is evidence
 OUTPUT_TAIL = 8192
 
@@ -59,7 +69,8 @@ class Confinement:
 
     learner_files: tuple[str, ...]  # absolute paths of the files the learner wrote
     allow: tuple[str, ...] = ()  # the kata's [sandbox] allow-list
-    network: bool = True  # False: a network namespace of its own (loopback only), as root
+    network: bool = True  # False: a network namespace of its own (loopback only)
+    container: bool = True  # False: never in a container (the kata drives the Docker engine)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -119,6 +130,118 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0 and _python_reachable_by(SANDBOX_UID)
 
 
+class SandboxUnavailable(RuntimeError):
+    """KATAS_SANDBOX asks for a container and none can be had; the message says why."""
+
+
+def _empty_image() -> bytes:
+    """A tar with the mount points a container needs and nothing else."""
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for folder in ("tmp", "proc", "dev", "sys"):
+            entry = tarfile.TarInfo(folder)
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(entry)
+    return data.getvalue()
+
+
+def container_engine() -> str | None:
+    """The docker CLI, when confined runs get a container each: KATAS_SANDBOX is ``container``,
+    or ``auto`` (the default) and a Docker engine answers. ``process`` never uses one."""
+    return _engine()[0]
+
+
+def _engine_env() -> dict[str, str]:
+    """The environment the docker CLI runs in: the grader's, with the engine it first found (a
+    kata's own DOCKER_HOST, for its testcontainers, is for the kata, not for the grader)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    return env | _engine()[1]
+
+
+@functools.cache
+def _engine() -> tuple[str | None, dict[str, str]]:
+    found = {k: v for k, v in os.environ.items() if k.startswith("DOCKER_")}
+    mode = os.environ.get(SANDBOX_VAR, "auto")
+    if mode not in ("auto", "container", "process"):
+        raise SandboxUnavailable(f"{SANDBOX_VAR}={mode}: use auto, container or process")
+    cli = shutil.which("docker")
+    if mode == "process":
+        return None, found
+    try:
+        answers = (
+            cli is not None
+            and subprocess.run(
+                [cli, "version"], capture_output=True, timeout=30, check=False
+            ).returncode
+            == 0
+        )
+        if answers and cli is not None:
+            inspect = [cli, "image", "inspect", SANDBOX_IMAGE]
+            if subprocess.run(inspect, capture_output=True, check=False).returncode != 0:
+                made = [cli, "import", "-", SANDBOX_IMAGE]
+                subprocess.run(made, input=_empty_image(), capture_output=True, check=True)
+            return cli, found
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if mode == "container":
+        raise SandboxUnavailable(
+            f"{SANDBOX_VAR}=container: no Docker engine answers 'docker version'; start dockerd, "
+            f"or set {SANDBOX_VAR}=process"
+        )
+    return None, found
+
+
+def _container_command(
+    cli: str,
+    name: str,
+    command: list[str],
+    root: Path,
+    home: Path,
+    env_file: Path,
+    confine: Confinement,
+) -> tuple[list[str], list[str]]:
+    """``docker run`` of ``command`` confined, and what that applies (for the report)."""
+    limits = confine.limits
+    import katas
+
+    harness = Path(katas.__file__).resolve().parent
+    shared = [p for p in HOST_SYSTEM if Path(p).exists()]
+    private = [Path(sys.base_prefix), Path(sys.prefix), harness, root]
+    mounts = [f"--volume={p}:{p}:ro" for p in shared]
+    for path in dict.fromkeys(p.resolve() for p in private):
+        if not any(path.is_relative_to(p) for p in shared):
+            mounts.append(f"--volume={path}:{path}:ro")
+    mounts.append(f"--volume={home}:{home}:rw")
+    cpu = int(limits.wall_seconds) + 30
+    docker = [
+        cli, "run", "--rm", "--interactive", f"--name={name}",
+        f"--user={SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop=ALL",
+        "--security-opt=no-new-privileges", "--read-only", "--tmpfs=/tmp:rw,mode=1777",
+        f"--network={'host' if confine.network else 'none'}",
+        f"--pids-limit={limits.processes}",
+        f"--memory={limits.memory_bytes}", f"--memory-swap={limits.memory_bytes}",
+        f"--ulimit=fsize={limits.file_bytes}:{limits.file_bytes}", "--ulimit=core=0:0",
+        f"--ulimit=cpu={cpu}:{cpu}", f"--workdir={root}",
+        *mounts, f"--env-file={env_file}", SANDBOX_IMAGE, *command,
+    ]  # fmt: skip
+    applied = [
+        f"a container of its own (uid {SANDBOX_UID}, no capabilities, own process table, "
+        "read-only root)",
+        "host files: system folders read-only, Python, the harness and the graded tree "
+        "read-only, a private home",
+        "network: the host's (for its services)" if confine.network else "no network at all",
+        f"{limits.processes} processes, {limits.memory_bytes >> 30} GiB memory, "
+        f"{limits.file_bytes >> 20} MiB per file",
+    ]
+    return docker, applied
+
+
+def _engine_groups(confine: Confinement) -> list[int]:
+    """The Docker socket's group, for a kata that drives the engine itself."""
+    socket = Path("/var/run/docker.sock")
+    return [socket.stat().st_gid] if not confine.container and socket.exists() else []
+
+
 def _child_env(home: Path) -> dict[str, str]:
     """The environment of a confined run: the parent's minus pytest's own hooks into it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
@@ -145,6 +268,14 @@ def _kill_all(pid: int, dropped: bool) -> None:
              "kill", "-KILL", "-1"],
             capture_output=True, check=False,
         )  # fmt: skip
+
+
+def _remove_container(name: str) -> None:
+    """Kill and remove a run's container (a no-op when it already ended and removed itself)."""
+    cli = container_engine()
+    if cli is not None:
+        remove = [cli, "rm", "--force", name]
+        subprocess.run(remove, capture_output=True, check=False, timeout=60, env=_engine_env())
 
 
 class _Reader(threading.Thread):
@@ -220,17 +351,28 @@ def run_pytest(
     ``echo``: pytest prints to this process's terminal as it goes (``Run.output`` stays empty).
     """
     key = secrets.token_bytes(32)
-    read_end, write_end = os.pipe()
-    command = [
-        sys.executable, "-I", "-B", "-m", "katas.sandbox", str(write_end), *targets,
-        "-p", "no:cacheprovider", *pytest_args,
-    ]  # fmt: skip
+    cli = container_engine() if confine is not None and confine.container else None
     settings: dict[str, Any] = {"key": key.hex(), "guard": confine is not None}
     applied: list[str] = []
     extra: dict[str, Any] = {}
     dropped = False
+    container: str | None = None
     with tempfile.TemporaryDirectory(prefix="katas-run-") as scratch:
-        home = Path(scratch)
+        home = Path(scratch) / "home"
+        home.mkdir()
+        if cli is not None:  # a pipe cannot cross into a container; a FIFO in its home can
+            channel = str(home / ".channel")
+            os.mkfifo(channel, 0o600)
+            read_end = os.open(channel, os.O_RDONLY | os.O_NONBLOCK)
+            write_end = os.open(channel, os.O_WRONLY)  # ours: no end of file before the run's
+            os.set_blocking(read_end, True)
+        else:
+            read_end, write_end = os.pipe()
+            channel = str(write_end)
+        command = [
+            sys.executable, "-I", "-B", "-m", "katas.sandbox", channel, *targets,
+            "-p", "no:cacheprovider", *pytest_args,
+        ]  # fmt: skip
         env: dict[str, str] | None = None
         if confine is not None:
             limits = confine.limits
@@ -241,12 +383,27 @@ def run_pytest(
             applied += [
                 f"own process group, killed whole after {limits.wall_seconds:g} s",
                 f"{limits.test_seconds} s per test",
-                f"{limits.memory_bytes >> 30} GiB address space, {limits.file_bytes >> 20} MiB "
-                "per file",
                 "audit hook and integrity checks",
             ]
-            dropped = drops_privileges()
-            if dropped:
+            dropped = cli is None and drops_privileges()
+            if cli is not None:
+                container = f"katas-sandbox-{secrets.token_hex(6)}"
+                if os.geteuid() == 0:
+                    os.chown(home, SANDBOX_UID, SANDBOX_UID)
+                    os.chown(channel, SANDBOX_UID, SANDBOX_UID)
+                else:
+                    os.chmod(home, 0o777)
+                    os.chmod(channel, 0o666)
+                env_file = Path(scratch) / "env"  # outside the container's mounts
+                env_file.write_text(
+                    "".join(f"{k}={v}\n" for k, v in env.items() if "\n" not in k + v)
+                )
+                command, in_container = _container_command(
+                    cli, container, command, root, home, env_file, confine
+                )
+                env = _engine_env()
+                applied += in_container
+            elif dropped:
                 os.chown(home, SANDBOX_UID, SANDBOX_UID)
                 applied.append(f"uid {SANDBOX_UID}, graded files read-only")
                 isolate = not confine.network and shutil.which("unshare") and shutil.which("ip")
@@ -258,21 +415,35 @@ def run_pytest(
                     ]  # fmt: skip
                     applied.append("no network but loopback")
                 else:
-                    extra = {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": []}
+                    groups = _engine_groups(confine)
+                    extra = {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": groups}
+                    if groups:
+                        applied.append(
+                            "the Docker socket's group: a kata that drives the engine can do "
+                            "what root can, so it is not contained"
+                        )
             else:
                 applied.append(
-                    "the grader's own user (not root, or Python unreachable by uid 65534)"
+                    "the grader's own user (no Docker engine, and not root or Python unreachable "
+                    "by uid 65534)"
                 )
-            extra["preexec_fn"] = lambda: _set_limits(limits, dropped)
+            if cli is None:
+                extra["preexec_fn"] = lambda: _set_limits(limits, dropped)
+                applied.append(
+                    f"{limits.memory_bytes >> 30} GiB address space, "
+                    f"{limits.file_bytes >> 20} MiB per file"
+                )
         reader = _Reader(read_end)
         reader.start()
         with tempfile.TemporaryFile() as output:
             proc = subprocess.Popen(
                 command, cwd=root, stdin=subprocess.PIPE,
                 stdout=None if echo else output, stderr=None if echo else subprocess.STDOUT,
-                pass_fds=(write_end,), start_new_session=True, env=env, **extra,
+                pass_fds=() if container else (write_end,), start_new_session=True, env=env,
+                **extra,
             )  # fmt: skip
-            os.close(write_end)
+            if container is None:
+                os.close(write_end)
             run = Run(returncode=0, confinement=applied)
             try:
                 assert proc.stdin is not None
@@ -285,6 +456,9 @@ def run_pytest(
             except subprocess.TimeoutExpired:
                 run.timed_out = True
             finally:
+                if container is not None:
+                    _remove_container(container)
+                    os.close(write_end)
                 _kill_all(proc.pid, dropped)
                 run.returncode = proc.wait()
             reader.join(timeout=2)

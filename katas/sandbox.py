@@ -1,6 +1,6 @@
 """The trusted side of a pytest run: started before any kata code is imported, it reports results.
 
-Run as ``python -I -B -m katas.sandbox <channel fd> <pytest args...>`` with a JSON settings object
+Run as ``python -I -B -m katas.sandbox <channel fd or FIFO> <pytest args...>`` with a JSON settings object
 on standard input (read, then closed, before pytest starts). It registers :class:`Reporter`, which
 writes one signed JSON line per event to the channel: ``collected`` (every test id with its task),
 ``result`` (per test), ``evidence`` (a sign of tampering) and ``end`` (pytest's exit status).
@@ -295,7 +295,9 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     key = bytes.fromhex(settings.pop("key"))
-    channel = Channel(int(argv[0]), key)
+    # the channel: a pipe's file descriptor, or a FIFO's path (a container's run)
+    fd = int(argv[0]) if argv[0].isdigit() else os.open(argv[0], os.O_WRONLY)
+    channel = Channel(fd, key)
     del key
     integrity: Integrity | None = None
     if settings.get("guard"):

@@ -7,7 +7,9 @@ with 0 or "flagged for review" and must not change another kata's grade.
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from katas import catalog
+from katas import runner as katas_runner
 from katas.catalog import Kata
 from katas.cli import app
 from katas.grade import LearnerFiles, _static_flags, grade
@@ -24,6 +27,10 @@ from katas.selection import select
 from .conftest import KATA_TOML, REPO, FakeRepo
 
 runner = CliRunner()
+needs_engine = pytest.mark.skipif(
+    katas_runner.container_engine() is None,
+    reason="no container sandbox here (no Docker engine answers, or KATAS_SANDBOX=process)",
+)
 BROKER_TEST = (
     "import pytest\n\n\n@pytest.mark.task(1)\ndef test_publish(amqp_url: str) -> None:\n"
     "    assert amqp_url\n"
@@ -416,3 +423,89 @@ def test_the_catalog_comes_from_the_trusted_ref(fork: FakeRepo) -> None:
 def test_every_reference_solution_passes_the_graders_static_check(kata: Kata) -> None:
     """An honest solution is never flagged: what it needs is in its kata.toml's [sandbox] allow."""
     assert _static_flags(kata, kata.solution_files) == []
+
+
+@pytest.fixture
+def sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set KATAS_SANDBOX for one test; the engine is looked up again before and after."""
+
+    def choose(mode: str) -> None:
+        monkeypatch.setenv(katas_runner.SANDBOX_VAR, mode)
+        katas_runner._engine.cache_clear()
+
+    yield choose
+    monkeypatch.undo()
+    katas_runner._engine.cache_clear()
+
+
+@needs_engine
+def test_in_a_container_the_learner_sees_no_host_file_and_no_network(fork: FakeRepo) -> None:
+    # Doubles only when the fork's own folder is out of sight and no port can be reached.
+    probe = f"""import os, socket
+
+
+def _confined() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError:
+        return not os.path.exists({str(fork.root)!r}) and os.getuid() == 65534
+    return False
+
+
+def double(n: int) -> int:
+    return 2 * n if _confined() else 0
+"""
+    solve(fork, "double", probe)
+    report, _ = cli_grade(fork, "double")
+    assert kata_result(report)["score"] == 10
+    markdown = (fork.root / "out" / "grade.md").read_text()
+    assert "- a container of its own (uid 65534" in markdown
+    assert "- no network at all" in markdown
+
+
+@needs_engine
+def test_a_process_left_behind_in_a_container_is_gone_with_it(fake_repo: FakeRepo) -> None:
+    fork = make_fork(fake_repo, ("event:subprocess.Popen",))
+    spawn = "import subprocess\nsubprocess.Popen(['sleep', '313'], start_new_session=True)\n"
+    solve(fork, "double", spawn + "\n\n" + HONEST)
+    report, _ = cli_grade(fork, "double")
+    assert kata_result(report)["score"] == 10  # allowed, so not flagged; and then removed whole
+    left = subprocess.run(["pgrep", "-f", "sleep 313"], capture_output=True, text=True)
+    assert left.stdout == ""
+    containers = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", "name=katas-sandbox-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert containers.stdout == ""
+
+
+def test_an_unknown_sandbox_mode_is_one_line_naming_the_variable(
+    fork: FakeRepo, sandbox_mode: Callable[[str], None]
+) -> None:
+    sandbox_mode("chroot")
+    code, output = katas("grade", "--out", "out", "--tests-from", "upstream")
+    assert code == 2
+    assert output.strip().splitlines() == [
+        "error: KATAS_SANDBOX=chroot: use auto, container or process"
+    ]
+
+
+def test_a_required_container_without_an_engine_stops_grading(
+    fork: FakeRepo, sandbox_mode: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    sandbox_mode("container")
+    code, output = katas("grade", "--out", "out", "--tests-from", "upstream")
+    assert code == 2
+    assert "KATAS_SANDBOX=container: no Docker engine answers" in output
+    assert not (fork.root / "out" / "grade.json").exists()
+
+
+def test_process_mode_never_uses_a_container(
+    fork: FakeRepo, sandbox_mode: Callable[[str], None]
+) -> None:
+    sandbox_mode("process")
+    solve(fork, "double")
+    report, _ = cli_grade(fork, "double")
+    assert kata_result(report)["score"] == 10
+    assert "a container of its own" not in (fork.root / "out" / "grade.md").read_text()
