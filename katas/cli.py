@@ -40,6 +40,25 @@ class KatasGroup(typer.core.TyperGroup):
             fail(str(exc))
 
 
+_TYPE_LABEL = re.compile(r" <[^<>]+>$")
+
+
+class PlainCommand(typer.core.TyperCommand):
+    """Help without typer's ``<list[str]>``-style label after an argument: its metavar says it."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                section = "Arguments" if param.param_type_name == "argument" else "Options"
+                sections[section].append((_TYPE_LABEL.sub("", record[0]), record[1]))
+        for title, records in sections.items():
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
 app = typer.Typer(
     cls=KatasGroup,
     help="Backend katas: read an exercise, stub it, solve it, prove it.",
@@ -115,9 +134,11 @@ Selectors = Annotated[
 ]
 
 
-@app.command("list")
+@app.command("list", cls=PlainCommand)
 def list_(
-    stage: Annotated[str | None, typer.Option(help="only this stage, e.g. stage1")] = None,
+    stage: Annotated[
+        str | None, typer.Option(help="only this stage, e.g. stage1", metavar="STAGE")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List the katas in learning order."""
@@ -150,7 +171,7 @@ def list_(
         out.print(f"{len(katas)} katas; {done} of {len(covered)} syllabus ids covered")
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def show(name: str) -> None:
     """Show a kata's README and facts."""
     root, kata = one(name)
@@ -165,7 +186,7 @@ def show(name: str) -> None:
     out.print("\n".join(facts), highlight=False)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def hint(
     name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
     number: Annotated[
@@ -192,7 +213,10 @@ def hint(
     state.save(root)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    cls=PlainCommand,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
 def run(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
@@ -246,7 +270,7 @@ def exercise_files(root: Path, kata: Kata) -> list[tuple[Path, str]]:
     return found
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def start(
     selectors: Selectors = None,
     all_: Annotated[bool, typer.Option("--all", help="every kata")] = False,
@@ -280,7 +304,7 @@ def start(
     out.print(f"{len(changed)} file(s) changed; 'katas watch' runs the tests as you save")
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def reset(
     name: str,
     force: Annotated[bool, typer.Option(help="discard uncommitted work (backed up first)")] = False,
@@ -304,7 +328,7 @@ def reset(
     out.print(f"reset {kata.name}: {len(pairs)} file(s) back to the stub", highlight=False)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def solution(
     name: Annotated[str | None, typer.Argument(help=CURRENT, metavar="KATA")] = None,
     apply: Annotated[bool, typer.Option(help="write the solution into the kata's files")] = False,
@@ -338,12 +362,12 @@ def solution(
     )
 
 
-@app.command("release")
+@app.command("release", cls=PlainCommand)
 def release_(
     out_dir: Annotated[
         Path, typer.Argument(help="a new folder for the student edition", metavar="DIR")
     ],
-    ref: Annotated[str, typer.Option(help="the commit to release")] = "HEAD",
+    ref: Annotated[str, typer.Option(help="the commit to release", metavar="REF")] = "HEAD",
 ) -> None:
     """Write a student edition: a new one-commit repository, every kata stubbed, no answers."""
     from katas.release import release as make_release
@@ -375,7 +399,7 @@ def release_(
     )
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def progress() -> None:
     """Per stage: katas passed out of the total, and the next one to do."""
     root, katas = load()
@@ -402,7 +426,7 @@ def progress() -> None:
         out.print(f"next: {upcoming.name} (katas next)", highlight=False)
 
 
-@app.command("next")
+@app.command("next", cls=PlainCommand)
 def next_() -> None:
     """Show the next kata to do: its README and first task."""
     root, katas = load()
@@ -422,7 +446,7 @@ def next_() -> None:
 WATCHED = (".pyx", ".toml", ".yaml", ".yml", ".tf", ".sql", ".proto", ".sol", ".conf")
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def watch(
     name: Annotated[
         str | None, typer.Argument(help="a kata (default: the next)", metavar="KATA")
@@ -467,7 +491,10 @@ def watch(
         out.print("stopped")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    cls=PlainCommand,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
 def check(
     ctx: typer.Context,
     selectors: Selectors = None,
@@ -500,7 +527,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def doctor() -> None:
     """Say what this machine can run: Python, git, Docker, dependency groups and services."""
     from katas.doctor import diagnose
@@ -516,10 +543,12 @@ def doctor() -> None:
     out.print(f"needs attention: {', '.join(bad)}" if bad else "everything here can run")
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def mutate(
     selectors: Selectors = None,
-    min_score: Annotated[float, typer.Option(help="fail below this score (0 to 1)")] = 0.9,
+    min_score: Annotated[
+        float, typer.Option(help="fail below this score (0 to 1)", metavar="SCORE")
+    ] = 0.9,
 ) -> None:
     """Mutation-test the katas' tests in a temporary copy; write mutate-results/<selection>.md."""
     try:
@@ -546,7 +575,7 @@ def mutate(
         fail(f"below {min_score:.0%} (or not measured): {', '.join(low)}", code=1)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def bench(
     selectors: Selectors = None,
 ) -> None:
@@ -564,20 +593,26 @@ def bench(
     out.print(f"written to {path.relative_to(root)}")
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def grade(
     selectors: Selectors = None,
     tests_from: Annotated[
-        str, typer.Option(help="the trusted ref whose tests, harness and points grade")
+        str,
+        typer.Option(help="the trusted ref whose tests, harness and points grade", metavar="REF"),
     ] = "HEAD",
     learner: Annotated[
-        Path | None, typer.Option(help="the learner's repository (default: this work tree)")
+        Path | None,
+        typer.Option(help="the learner's repository (default: this work tree)", metavar="PATH"),
     ] = None,
     learner_commit: Annotated[
-        str, typer.Option(help="the learner's commit to grade, with --learner")
+        str, typer.Option(help="the learner's commit to grade, with --learner", metavar="REV")
     ] = "HEAD",
-    out_dir: Annotated[Path, typer.Option("--out", help="folder for the reports")] = Path("."),
-    min_score: Annotated[float | None, typer.Option(help="exit 1 below these points")] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder for the reports", metavar="DIR")
+    ] = Path("."),
+    min_score: Annotated[
+        float | None, typer.Option(help="exit 1 below these points", metavar="POINTS")
+    ] = None,
 ) -> None:
     """Grade katas in a sandbox: grade.json (Classroom schema), grade.md, grade.xml."""
     root = catalog.find_root()
@@ -597,6 +632,7 @@ def _grade_one(
 ) -> Grading:
     from katas.grade import GradeError, LearnerFiles
     from katas.grade import grade as run_grade
+    from katas.runner import SandboxUnavailable
 
     source = None
     try:
@@ -614,6 +650,8 @@ def _grade_one(
         fail(f"{exc}; fetch the trusted ref first (git fetch upstream --tags) or name it in full")
     except (CatalogError, GradeError) as exc:
         fail(f"{exc} (the trusted ref {tests_from} must hold a valid catalog)")
+    except SandboxUnavailable as exc:
+        fail(str(exc))
     for g in grading.grades:
         out.print(f"{g.kata.name}: {g.score}/{g.kata.points} ({g.status})", markup=False)
     for path, how in sorted(grading.learner_files.items()):
@@ -627,16 +665,18 @@ def _grade_one(
     return grading
 
 
-@app.command("grade-forks")
+@app.command("grade-forks", cls=PlainCommand)
 def grade_forks(
     roster: Annotated[
         Path, typer.Argument(help="one fork a line: owner/name, git URL or path", metavar="ROSTER")
     ],
     selectors: Selectors = None,
-    tests_from: Annotated[str, typer.Option(help="the trusted ref of this repository")] = "HEAD",
-    out_dir: Annotated[Path, typer.Option("--out", help="one folder per fork here")] = Path(
-        "grades"
-    ),
+    tests_from: Annotated[
+        str, typer.Option(help="the trusted ref of this repository", metavar="REF")
+    ] = "HEAD",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="one folder per fork here", metavar="DIR")
+    ] = Path("grades"),
 ) -> None:
     """Grade every fork of a roster against this repository's trusted ref."""
     import tempfile

@@ -1,15 +1,16 @@
 """The pytest plugin every kata shares: service fixtures, per-test isolation, and a report.
 
 Fixtures: ``postgres_url`` (a fresh database per test), ``django_db`` and
-``django_transactional_db`` (Django with every kata's apps, see ``katas.django_project``), ``make_postgres_database`` (as many
-fresh databases as a test needs, e.g. shards), ``postgis_url`` (a fresh database with PostGIS),
-``redis_url`` (a database index leased to one test, flushed), ``amqp_url`` with ``unique_name`` (RabbitMQ;
-isolate by naming queues uniquely), ``program`` (a server program a kata starts, e.g. nginx),
-and the session-wide ``<service>_service`` endpoints behind them. A service nothing can provide skips its tests with a reason, or fails them when required:
-``--require-services`` requires every service, ``--require-services=postgres,redis`` those named
-(grading requires all; a machine without some servers requires what it has). An endpoint that is
-a stand-in library rather than a server (``Endpoint.stand_in``) counts as unavailable where the
-service is required.
+``django_transactional_db`` (Django with every kata's apps, see ``katas.django_project``),
+``make_postgres_database`` (as many fresh databases as a test needs, e.g. shards),
+``postgis_url`` (a fresh database with PostGIS), ``redis_url`` (a database index leased to one
+test, flushed), ``amqp_url`` with ``unique_name`` (RabbitMQ; isolate by naming queues uniquely),
+``program`` (a server program a kata starts, e.g. nginx), and the session-wide
+``<service>_service`` endpoints behind them. A service nothing can provide skips its tests with a
+reason, or fails them when required: ``--require-services`` requires every service,
+``--require-services=postgres,redis`` those named (grading requires all; a machine without some
+servers requires what it has). An endpoint that is a stand-in library rather than a server
+(``Endpoint.stand_in``) counts as unavailable where the service is required.
 """
 
 from __future__ import annotations

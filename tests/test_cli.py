@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from typer.testing import CliRunner
 
 from katas.cli import app
@@ -99,6 +101,15 @@ def test_version_and_plain_help() -> None:
     assert code == 0 and output.startswith("katas (backend-katas) ")
     code, output = katas("hint", "--help")
     assert code == 0 and "<bool>" not in output
+
+
+@pytest.mark.parametrize("command", ["grade", "check", "run", "list", "release", "grade-forks"])
+def test_help_names_values_without_type_labels(command: str) -> None:
+    code, output = katas(command, "--help")
+    assert code == 0
+    assert not re.search(r" <(str|int|float|bool|path|list\[str\])>", output), output
+    if command == "grade":
+        assert "--tests-from REF" in output and "KATA|STAGE..." in output
 
 
 def test_piped_output_follows_columns(monkeypatch) -> None:  # type: ignore[no-untyped-def]
