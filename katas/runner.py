@@ -418,14 +418,15 @@ def run_pytest(
                     groups = _engine_groups(confine)
                     extra = {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": groups}
                     if groups:
-                        applied.append(
-                            "the Docker socket's group: a kata that drives the engine can do "
-                            "what root can, so it is not contained"
-                        )
+                        applied.append("the Docker socket's group")
             else:
                 applied.append(
-                    "the grader's own user (no Docker engine, and not root or Python unreachable "
-                    "by uid 65534)"
+                    "the grader's own user (not root, or Python out of uid 65534's reach)"
+                )
+            if cli is None and not confine.container:
+                applied.append(
+                    "not in a container: the kata drives the Docker engine, which can do what "
+                    "root can, so it is not contained"
                 )
             if cli is None:
                 extra["preexec_fn"] = lambda: _set_limits(limits, dropped)
