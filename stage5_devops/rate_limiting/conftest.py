@@ -8,6 +8,7 @@ can be "203.0.113.7" or one of our proxies without network tricks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(redis_url: str, unique_name: str, clock: ManualClock) -> Settings:
-    return Settings(redis_url, unique_name, KeyPolicy(USERS_BY_TOKEN, networks(TRUSTED_PROXIES)), clock)
+    return Settings(
+        redis_url, unique_name, KeyPolicy(USERS_BY_TOKEN, networks(TRUSTED_PROXIES)), clock
+    )
 
 
 StartServers = Callable[[str, int], list[str]]
@@ -130,11 +133,13 @@ def start_servers(redis_url: str, unique_name: str) -> Iterator[StartServers]:
             }
             ports = [free_port() for _ in range(count)]
             servers = [
-                stack.enter_context(daemon(_uvicorn(port), name=f"{kind}-{port}", env=env, cwd=ROOT))
+                stack.enter_context(
+                    daemon(_uvicorn(port), name=f"{kind}-{port}", env=env, cwd=ROOT)
+                )
                 for port in ports
             ]
             for port, server in zip(ports, servers, strict=True):
-                wait_until(lambda port=port: _answers(port), f"uvicorn on {port}", server)
+                wait_until(functools.partial(_answers, port), f"uvicorn on {port}", server)
             return [f"http://127.0.0.1:{port}" for port in ports]
 
         yield start

@@ -91,7 +91,9 @@ async def test_made_up_tokens_count_against_the_address(connect: Connect) -> Non
 async def test_rotating_a_spoofed_header_does_not_reset_the_quota(connect: Connect) -> None:
     async with connect(CLIENT) as client:
         codes = [
-            (await client.get("/orders", headers={"X-Forwarded-For": f"198.51.100.{i}"})).status_code
+            (
+                await client.get("/orders", headers={"X-Forwarded-For": f"198.51.100.{i}"})
+            ).status_code
             for i in range(6)
         ]
         assert codes == [200] * 5 + [429]
