@@ -81,8 +81,9 @@ async def test_made_up_tokens_count_against_the_address(connect: Connect) -> Non
         ]
         assert codes == [200] * 5 + [429]
         # Only a Bearer token names a user.
-        basic = {"Authorization": "Basic alice-token"}
-        assert await statuses(client, 1, headers=basic) == [429]
+        for scheme in ("Basic", "Token"):
+            other = {"Authorization": f"{scheme} alice-token"}
+            assert await statuses(client, 1, headers=other) == [429]
         lower = {"Authorization": "bearer alice-token"}
         assert await statuses(client, 1, headers=lower) == [200]
 
