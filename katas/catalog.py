@@ -91,6 +91,7 @@ class Kata:
     hints: tuple[Hint, ...]
     django_apps: tuple[str, ...] = ()
     sandbox_allow: tuple[str, ...] = ()  # what the grading sandbox lets this kata's solution do
+    sandbox_network: bool = False  # graded with the host's network although it lists no service
     equivalent_mutants: tuple[EquivalentMutant, ...] = ()  # excluded from its mutation score
 
     @property
@@ -202,6 +203,7 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         problems.append(f"{folder / '__init__.py'}: missing; each kata is a package")
     hints = _hints(toml_path, data.get("hints", []), problems)
     allow = _sandbox_allow(toml_path, data.get("sandbox", {}), problems)
+    network = data.get("sandbox", {}).get("network", False) is True
     equivalent = _equivalent_mutants(toml_path, data.get("mutate", {}), problems)
     if len(problems) > before:
         return None
@@ -217,6 +219,7 @@ def _load_kata(root: Path, stage: str, slug: str, problems: list[str]) -> Kata |
         hints=hints,
         django_apps=tuple(str(a) for a in data.get("django_apps", [])),
         sandbox_allow=allow,
+        sandbox_network=network,
         equivalent_mutants=equivalent,
     )
 
@@ -244,14 +247,18 @@ def _hints(toml_path: Path, raw: list[Any], problems: list[str]) -> tuple[Hint, 
 
 
 def _sandbox_allow(toml_path: Path, raw: dict[str, Any], problems: list[str]) -> tuple[str, ...]:
-    """``[sandbox] allow = [...]``: names the grading sandbox permits this kata's solution."""
+    """``[sandbox] allow = [...]``: names the grading sandbox permits this kata's solution;
+    ``network = true``: the kata needs the network (a tool fetched from PyPI) while graded."""
     allow = raw.get("allow", [])
     if (
-        set(raw) - {"allow"}
+        set(raw) - {"allow", "network"}
         or not isinstance(allow, list)
         or not all(isinstance(a, str) for a in allow)
+        or not isinstance(raw.get("network", False), bool)
     ):
-        problems.append(f'{toml_path}: [sandbox] takes only allow = ["name", ...]')
+        problems.append(
+            f'{toml_path}: [sandbox] takes only allow = ["name", ...] and network = true|false'
+        )
         return ()
     return tuple(allow)
 

@@ -269,7 +269,7 @@ def grade(
             confine = Confinement(
                 tuple(str(p) for p in files.get(g.kata.name, [])),
                 g.kata.sandbox_allow,
-                network=bool(g.kata.services),
+                network=bool(g.kata.services) or g.kata.sandbox_network,
                 container="docker" not in g.kata.services,  # it drives the engine itself
                 limits=limits or Limits(),
             )
