@@ -121,3 +121,12 @@ def test_coverage_maps_every_syllabus_id(fake_repo: FakeRepo) -> None:
     assert covered["s1-decorators"] == ["double"]
     assert covered["s1-asyncio"] == []
     assert len(covered) == len(catalog.syllabus()) == 54
+
+
+def test_the_sandbox_table_takes_allow_and_network(fake_repo: FakeRepo) -> None:
+    fake_repo.add_kata(toml=KATA_TOML + '\n[sandbox]\nallow = ["import:gc"]\nnetwork = true\n')
+    [kata] = catalog.load(fake_repo.root)
+    assert (kata.sandbox_allow, kata.sandbox_network) == (("import:gc",), True)
+    folder = fake_repo.root / "stage1_core" / "double"
+    (folder / "kata.toml").write_text(KATA_TOML + '\n[sandbox]\nnetwork = "yes"\n')
+    assert any("network = true|false" in line for line in problems(fake_repo))
