@@ -37,6 +37,9 @@ Servers a test starts (stage 4 on):
 - ``program_path(name)``: where a program is installed (sbin folders searched too), or None;
   benches use it, tests use the ``program`` fixture (which skips naming the package).
 - The ``program`` fixture (``program("nginx")``) finds the program or skips naming its package.
+- ``unavailable(request, name, reason)``: what a kata's own fixture does for want of a tool or
+  server the shared plugin does not provide: skip with ``reason``, or fail where
+  ``--require-services`` names ``name`` (or everything); the report marks the test either way.
 
 Django katas:
 
@@ -66,6 +69,7 @@ from katas.probes import (
     serve_asgi,
     serve_wsgi,
 )
+from katas.pytest_plugin import unavailable
 from katas.services import Endpoint, provide, scratch_database
 
 __all__ = [
@@ -95,6 +99,7 @@ __all__ = [
     "serve_asgi",
     "serve_wsgi",
     "service",
+    "unavailable",
     "wait_until",
 ]
 

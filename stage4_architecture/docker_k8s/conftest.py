@@ -23,7 +23,7 @@ import httpx
 import pytest
 import yaml
 
-from katas.kit import Daemon, daemon, free_port, port_open, wait_until
+from katas.kit import Daemon, daemon, free_port, port_open, unavailable, wait_until
 
 KATA = Path(__file__).resolve().parent
 ROOT = KATA.parents[1]
@@ -149,19 +149,6 @@ BASE_IMAGE_VAR = "KATAS_DOCKER_BASE_IMAGE"
 DEFAULT_BASE_IMAGE = "python:3.12-slim"
 
 
-def _required(config: pytest.Config) -> bool:
-    value = str(config.getoption("require_services", "") or "").strip().lower()
-    return value in ("1", "all", "yes", "true") or "docker" in value.split(",")
-
-
-def no_docker(request: pytest.FixtureRequest, reason: str) -> None:
-    """Skip the test for want of Docker, or fail it where Docker is required."""
-    request.node.user_properties.append(("katas_unavailable", "docker"))
-    if _required(request.config):
-        pytest.fail(f"{reason} [--require-services]", pytrace=False)
-    pytest.skip(reason)
-
-
 @dataclass
 class Docker:
     cli: str
@@ -190,7 +177,7 @@ def docker(request: pytest.FixtureRequest, program: Callable[[str], str]) -> Doc
     if "problem" not in _engine:
         _engine["problem"] = _docker_problem(cli)
     if _engine["problem"]:
-        no_docker(request, _engine["problem"])
+        unavailable(request, "docker", _engine["problem"])
     return cli
 
 

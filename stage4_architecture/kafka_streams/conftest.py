@@ -28,7 +28,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
-from katas.kit import daemon, free_port
+from katas.kit import daemon, free_port, unavailable
 
 GUARD_S = 60.0  # a wrong solution fails within this instead of hanging the run
 TIMEOUTS = {"request_timeout_ms": 10_000, "metadata_max_age_ms": 5_000}
@@ -64,19 +64,6 @@ class Kafka:
 
 
 _summary: list[str] = []
-
-
-def _required(config: pytest.Config) -> bool:
-    value = str(config.getoption("require_services", default="") or "").strip().lower()
-    if value in ("", "0", "no", "false"):
-        return False
-    return value in ("1", "all", "yes", "true") or "kafka" in {v.strip() for v in value.split(",")}
-
-
-def _unavailable(config: pytest.Config, reason: str) -> None:
-    if _required(config):
-        pytest.fail(f"{reason} [--require-services]", pytrace=False)
-    pytest.skip(reason)
 
 
 async def _probe(bootstrap: str) -> None:
@@ -120,8 +107,9 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
         try:
             asyncio.run(_probe(bootstrap))
         except Exception as exc:
-            _unavailable(
-                request.config,
+            unavailable(
+                request,
+                "kafka",
                 f"kafka: KATAS_KAFKA_URL={url} does not answer ({type(exc).__name__}: {exc}); "
                 "start the broker or fix the variable (host:port)",
             )
@@ -131,8 +119,7 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
         return
     binary = _tansu()
     if binary is None:
-        _unavailable(request.config, NO_BROKER)
-        return
+        unavailable(request, "kafka", NO_BROKER)
     port = free_port()
     with daemon(_tansu_argv(binary, port), name="tansu", ready=port):
         found = Kafka(f"127.0.0.1:{port}", "Tansu 0.6, a Kafka-compatible broker", False)
@@ -147,8 +134,9 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[Kafka]:
 def transactions(kafka: Kafka, request: pytest.FixtureRequest) -> Kafka:
     """The broker, where aiokafka's transactions work (Apache Kafka); otherwise a skip."""
     if not kafka.transactions:
-        _unavailable(
-            request.config,
+        unavailable(
+            request,
+            "kafka",
             f"kafka transactions: {kafka.provider} refuses aiokafka's InitProducerId v0, so "
             "idempotent and transactional producers cannot start; set KATAS_KAFKA_URL to an "
             "Apache Kafka broker (e.g. docker run -p 9092:9092 apache/kafka)",

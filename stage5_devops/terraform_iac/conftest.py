@@ -30,6 +30,8 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
+from katas.kit import unavailable
+
 KATA = Path(__file__).resolve().parent
 TF_FILES = ("main.tf", "variables.tf", "outputs.tf")
 CHECKOV = (
@@ -130,19 +132,6 @@ sys.exit(retcode)
 class Run:
     returncode: int
     output: str  # stdout then stderr, without colours
-
-
-def _required(config: pytest.Config, name: str) -> bool:
-    value = str(config.getoption("require_services", "") or "").strip().lower()
-    return value in ("1", "all", "yes", "true") or name in value.split(",")
-
-
-def unavailable(request: pytest.FixtureRequest, name: str, reason: str) -> None:
-    """Skip for want of a tool, or fail where ``--require-services`` names it."""
-    request.node.user_properties.append(("katas_unavailable", name))
-    if _required(request.config, name):
-        pytest.fail(f"{reason} [--require-services]", pytrace=False)
-    pytest.skip(reason)
 
 
 class Terraform:
@@ -294,7 +283,6 @@ def checkov(request: pytest.FixtureRequest) -> CheckovReport:
     report = _checkov_runs["report"]
     if isinstance(report, str):
         unavailable(request, "checkov", report)
-        raise AssertionError(report)  # unreachable: unavailable() skips or fails
     return report
 
 
