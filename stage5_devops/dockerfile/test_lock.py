@@ -1,0 +1,48 @@
+"""Task 1, statically: requirements.txt is a lock of requirements.in.
+
+``test_image.py`` proves, in the built image, that the lock is exactly what got installed and
+that nothing it needs is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from .conftest import KATA
+
+
+def requirements(name: str) -> list[Requirement]:
+    lines = (line.split("#")[0].strip() for line in (KATA / name).read_text().splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+def lock() -> dict[str, str]:
+    """Package name -> its pinned version."""
+    pins = {}
+    for requirement in requirements("requirements.txt"):
+        specifiers = list(requirement.specifier)
+        assert [s.operator for s in specifiers] == ["=="], f"{requirement}: pin it with =="
+        assert not re.search(r"[*]", specifiers[0].version), f"{requirement}: one exact version"
+        pins[canonicalize_name(requirement.name)] = specifiers[0].version
+    return pins
+
+
+@pytest.mark.task(1)
+def test_every_package_is_pinned_to_one_version() -> None:
+    pins = lock()
+    assert len(pins) == len(requirements("requirements.txt")), "each package once"
+    # The direct ones, and what they pull in: a lock is transitive.
+    for name in ("fastapi", "gunicorn", "uvicorn-worker", "uvicorn", "starlette", "pydantic"):
+        assert name in pins, f"{name} is missing from the lock"
+
+
+@pytest.mark.task(1)
+def test_the_lock_satisfies_requirements_in() -> None:
+    pins = lock()
+    for requirement in requirements("requirements.in"):
+        name = canonicalize_name(requirement.name)
+        assert name in pins and requirement.specifier.contains(pins[name]), requirement
