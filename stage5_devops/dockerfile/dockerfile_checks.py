@@ -45,7 +45,7 @@ class Dockerfile:
 
     @classmethod
     def read(cls, path: Path) -> Dockerfile:
-        parser = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()))
+        parser = DockerfileParser(fileobj=io.StringIO(path.read_text()))
         found = (Instruction(i["instruction"], i["value"]) for i in parser.structure)
         return cls(path, tuple(i for i in found if i.name != "COMMENT"))
 

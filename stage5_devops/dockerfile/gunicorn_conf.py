@@ -16,6 +16,6 @@ keepalive = 5
 accesslog = "-"
 # Heartbeat files on tmpfs: /tmp may be read-only or a slow overlay filesystem.
 worker_tmp_dir = "/dev/shm"
-# gunicorn 25+ opens a control socket under $HOME, which a non-root user without a home lacks.
+# gunicorn 25.1+ opens a control socket under $HOME, which a non-root user without a home lacks.
 control_socket_disable = True
 # kata: end

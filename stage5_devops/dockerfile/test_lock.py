@@ -22,7 +22,7 @@ def requirements(name: str) -> list[Requirement]:
 
 def lock() -> dict[str, str]:
     """Package name -> its pinned version."""
-    pins = {}
+    pins: dict[str, str] = {}
     for requirement in requirements("requirements.txt"):
         specifiers = list(requirement.specifier)
         assert [s.operator for s in specifiers] == ["=="], f"{requirement}: pin it with =="
