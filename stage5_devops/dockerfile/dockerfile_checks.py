@@ -131,6 +131,21 @@ def install_runs(dockerfile: Dockerfile) -> list[tuple[int, int]]:
     ]
 
 
+def read_lock(path: Path) -> list[tuple[str, list[str]]]:
+    """Each requirement of a pip requirements file and its sha256 hashes (continuations joined)."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    entries = []
+    for line in text.splitlines():
+        words = line.split("#")[0].split()
+        if not words or words[0].startswith("-"):
+            continue
+        hashes = [w.removeprefix("--hash=sha256:") for w in words if w.startswith("--hash=")]
+        valid = [h for h in hashes if re.fullmatch(r"[0-9a-f]{64}", h)]
+        requirement = " ".join(w for w in words if not w.startswith("--"))
+        entries.append((requirement, valid if len(valid) == len(hashes) else []))
+    return entries
+
+
 # --- gunicorn, asked about the CMD ------------------------------------------------------------
 
 
@@ -175,20 +190,22 @@ def unlocked(dockerfile: Dockerfile) -> str | None:
         return "no RUN installs the dependencies"
     s, n = runs[0]
     run = dockerfile.stages[s][n].value
-    if "--no-deps" not in run and "--require-hashes" not in run and "pip sync" not in run:
-        return f"RUN {run}: pip resolves whatever is newest for anything the file leaves out"
+    if "--require-hashes" not in run:
+        return f"RUN {run}: without --require-hashes pip installs whatever it resolves"
     named = re.search(r"(?:-r|--requirement)[=\s]+(\S+)", run)
     if not named:
         return f"RUN {run}: install from the lock file (-r)"
     lock = dockerfile.path.parent / Path(named.group(1)).name
     if not lock.is_file():
         return f"the lock {lock.name} is not next to the Dockerfile"
-    lines = [line.split("#")[0].strip() for line in lock.read_text().splitlines()]
-    requirements = [line for line in lines if line and not line.startswith("-")]
-    if not requirements:
+    entries = read_lock(lock)
+    if not entries:
         return f"{lock.name} pins nothing"
-    loose = [line for line in requirements if not PINNED.match(line)]
-    return f"{lock.name}: not pinned with ==: {loose}" if loose else None
+    loose = [requirement for requirement, hashes in entries if not PINNED.match(requirement)]
+    unhashed = [requirement for requirement, hashes in entries if not hashes]
+    if loose or unhashed:
+        return f"{lock.name}: not pinned with ==: {loose}; without a hash: {unhashed}"
+    return None
 
 
 def binds_loopback(dockerfile: Dockerfile) -> str | None:

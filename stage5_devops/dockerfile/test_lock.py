@@ -13,11 +13,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from .conftest import KATA
+from .dockerfile_checks import read_lock
 
 
 def requirements(name: str) -> list[Requirement]:
-    lines = (line.split("#")[0].strip() for line in (KATA / name).read_text().splitlines())
-    return [Requirement(line) for line in lines if line]
+    return [Requirement(requirement) for requirement, _ in read_lock(KATA / name)]
 
 
 def lock() -> dict[str, str]:
@@ -38,6 +38,16 @@ def test_every_package_is_pinned_to_one_version() -> None:
     # The direct ones, and what they pull in: a lock is transitive.
     for name in ("fastapi", "gunicorn", "uvicorn-worker", "uvicorn", "starlette", "pydantic"):
         assert name in pins, f"{name} is missing from the lock"
+
+
+@pytest.mark.task(1)
+def test_every_package_carries_the_sha256_of_its_files() -> None:
+    entries = read_lock(KATA / "requirements.txt")
+    assert entries, "the lock is empty"
+    for requirement, hashes in entries:
+        assert hashes, f"{requirement}: --hash=sha256:<64 hex digits>, one per file"
+    wheels_and_sdist = {len(hashes) for _, hashes in entries}
+    assert max(wheels_and_sdist) > 2, "pydantic-core has a wheel per platform: all of them"
 
 
 @pytest.mark.task(1)
