@@ -11,8 +11,6 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # docker stop sends SIGKILL 10 s after SIGTERM (Kubernetes: 30 s): drain before that, with margin
 graceful_timeout = 5
-timeout = 30
-keepalive = 5
 accesslog = "-"
 # Heartbeat files on tmpfs: /tmp may be read-only or a slow overlay filesystem.
 worker_tmp_dir = "/dev/shm"
