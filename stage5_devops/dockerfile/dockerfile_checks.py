@@ -223,10 +223,10 @@ def slow_graceful_stop(dockerfile: Dockerfile) -> str | None:
     if isinstance(settings, str):
         return settings
     graceful = float(settings.get("graceful_timeout", "30"))
-    if not 0 < graceful <= STOP_GRACE_S - 2:
+    if not 3 <= graceful <= STOP_GRACE_S - 2:
         return (
             f"graceful_timeout = {settings.get('graceful_timeout')}: docker stop kills after "
-            f"{STOP_GRACE_S} s, so gunicorn must finish draining before that, with margin"
+            f"{STOP_GRACE_S} s: drain for 3 s at least, and be done 2 s before the kill"
         )
     return None
 

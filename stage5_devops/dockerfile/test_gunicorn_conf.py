@@ -33,8 +33,7 @@ def test_port_and_web_concurrency_come_from_the_environment() -> None:
 @pytest.mark.task(2)
 def test_the_container_settings() -> None:
     found = settings()
-    assert 0 < float(found["graceful_timeout"]) <= 8, "drain within docker stop's 10 s"
-    assert float(found["timeout"]) >= float(found["graceful_timeout"])
+    assert 3 <= float(found["graceful_timeout"]) <= 8, "drain within docker stop's 10 s"
     assert found["worker_class"] == "uvicorn_worker.UvicornWorker"
     assert (found["accesslog"], found["worker_tmp_dir"]) == ("-", "/dev/shm")
     assert found["control_socket_disable"] == "True"
