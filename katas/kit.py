@@ -37,6 +37,10 @@ Servers a test starts (stage 4 on):
 - ``program_path(name)``: where a program is installed (sbin folders searched too), or None;
   benches use it, tests use the ``program`` fixture (which skips naming the package).
 - The ``program`` fixture (``program("nginx")``) finds the program or skips naming its package.
+- The ``docker`` fixture: a ``Docker`` (the CLI with an engine and the base image at hand:
+  ``docker.ok(*args)``, ``docker.build(context, name)``, ``docker.size(image)``); the tags built
+  are removed when the session ends. ``base_image()``: KATAS_DOCKER_BASE_IMAGE, else
+  python:3.12-slim (a bench makes its own ``Docker(program_path("docker"), base_image())``).
 - ``unavailable(request, name, reason)``: what a kata's own fixture does for want of a tool or
   server the shared plugin does not provide: skip with ``reason``, or fail where
   ``--require-services`` names ``name`` (or everything); the report marks the test either way.
@@ -55,6 +59,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from katas.containers import Docker, base_image
 from katas.daemons import Daemon, daemon, free_port, port_open, program_path, wait_until
 from katas.django_project import BASE_SETTINGS, CONTRIB_APPS, database_from_url
 from katas.loadgen import load_generator, request_rate
@@ -78,9 +83,11 @@ __all__ = [
     "MALFORMED_CHUNKED_BODIES",
     "RATE_UNITS",
     "Daemon",
+    "Docker",
     "Endpoint",
     "Ratio",
     "RawResponse",
+    "base_image",
     "bearer_auth",
     "best_time",
     "chunked_request",

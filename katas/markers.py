@@ -48,7 +48,13 @@ _PREFIX_BY_SUFFIX = {
     ".proto": "//",
     ".go": "//",
 }
-_PREFIX_BY_NAME = {"Dockerfile": "#", "Containerfile": "#", "Makefile": "#", "nginx.conf": "#"}
+_PREFIX_BY_NAME = {
+    "Dockerfile": "#",
+    "Containerfile": "#",
+    ".dockerignore": "#",
+    "Makefile": "#",
+    "nginx.conf": "#",
+}
 
 
 class MarkerError(ValueError):

@@ -5,7 +5,8 @@ Fixtures: ``postgres_url`` (a fresh database per test), ``django_db`` and
 ``make_postgres_database`` (as many fresh databases as a test needs, e.g. shards),
 ``postgis_url`` (a fresh database with PostGIS), ``redis_url`` (a database index leased to one
 test, flushed), ``amqp_url`` with ``unique_name`` (RabbitMQ; isolate by naming queues uniquely),
-``program`` (a server program a kata starts, e.g. nginx), and the session-wide
+``program`` (a server program a kata starts, e.g. nginx), ``docker`` (the Docker CLI, for
+katas that build images), and the session-wide
 ``<service>_service`` endpoints behind them. A service nothing can provide skips its tests with a
 reason, or fails them when required: ``--require-services`` requires every service,
 ``--require-services=postgres,redis`` those named (grading requires all; a machine without some
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from katas.catalog import STAGES
+from katas.containers import Docker, base_image, docker_problem
 from katas.daemons import PROGRAMS, find_program
 from katas.services import (
     SPECS,
@@ -350,6 +352,31 @@ def django_transactional_db(django_test_database: None) -> Iterator[None]:
 
     yield
     call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def _docker_session() -> Iterator[dict[str, Any]]:
+    """What a run learnt about the engine (asked once), and the tags its tests built."""
+    session: dict[str, Any] = {"built": []}
+    yield session
+    if "docker" in session:
+        session["docker"].remove_built()
+
+
+@pytest.fixture
+def docker(
+    request: pytest.FixtureRequest, program: Callable[[str], str], _docker_session: dict[str, Any]
+) -> Docker:
+    """The Docker CLI, with an engine that answers and the base image at hand (see
+    ``katas.containers``); else the test skips, or fails where ``docker`` is required."""
+    if "docker" not in _docker_session:
+        found = Docker(program("docker"), base_image(), _docker_session["built"])
+        _docker_session["problem"] = docker_problem(found)
+        _docker_session["docker"] = found
+    if _docker_session["problem"]:
+        unavailable(request, "docker", _docker_session["problem"])
+    engine: Docker = _docker_session["docker"]
+    return engine
 
 
 @pytest.fixture

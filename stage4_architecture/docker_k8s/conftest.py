@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from katas.kit import Daemon, daemon, free_port, port_open, unavailable, wait_until
+from katas.kit import Daemon, daemon, free_port, port_open, wait_until
 
 KATA = Path(__file__).resolve().parent
 ROOT = KATA.parents[1]
@@ -141,67 +140,3 @@ def container(manifests: list[Manifest]) -> Manifest:
     assert len(containers) == 1, "the pod runs exactly one container"
     result: Manifest = containers[0]
     return result
-
-
-# --- Docker -----------------------------------------------------------------------------------
-
-BASE_IMAGE_VAR = "KATAS_DOCKER_BASE_IMAGE"
-DEFAULT_BASE_IMAGE = "python:3.12-slim"
-
-
-@dataclass
-class Docker:
-    cli: str
-    base_image: str
-
-    def __call__(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-
-    def ok(self, *args: str, timeout: float = 600) -> str:
-        """Run ``docker args``; its output, or a failure showing what it said."""
-        done = self(*args, timeout=timeout)
-        if done.returncode != 0:
-            pytest.fail(f"docker {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout
-
-
-_engine: dict[str, str] = {}  # what was learnt about the engine and the base image, once a run
-
-
-@pytest.fixture
-def docker(request: pytest.FixtureRequest, program: Callable[[str], str]) -> Docker:
-    """The Docker CLI with an engine that answers and the base image at hand."""
-    cli = Docker(program("docker"), os.environ.get(BASE_IMAGE_VAR) or DEFAULT_BASE_IMAGE)
-    if "problem" not in _engine:
-        _engine["problem"] = _docker_problem(cli)
-    if _engine["problem"]:
-        unavailable(request, "docker", _engine["problem"])
-    return cli
-
-
-def _docker_problem(cli: Docker) -> str:
-    try:
-        if cli("version", "--format", "{{.Server.Version}}", timeout=20).returncode != 0:
-            return "docker: no engine answers (start dockerd, or Docker Desktop)"
-        if cli("image", "inspect", cli.base_image, timeout=20).returncode == 0:
-            return ""
-        if cli("pull", cli.base_image, timeout=300).returncode == 0:
-            return ""
-    except subprocess.TimeoutExpired:
-        return "docker: the engine did not answer in time"
-    return (
-        f"docker: the base image {cli.base_image} is not here and cannot be pulled; "
-        f"set {BASE_IMAGE_VAR} to an image with python3 and its venv module"
-    )
-
-
-@pytest.fixture(scope="session")
-def built_images() -> Iterator[list[str]]:
-    """Tags the docker tests built: removed at the end (their layers stay as build cache)."""
-    tags: list[str] = []
-    yield tags
-    cli = shutil.which("docker")
-    if cli and tags:
-        subprocess.run([cli, "rmi", "--no-prune", *tags], capture_output=True, check=False)

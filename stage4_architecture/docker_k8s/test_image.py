@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from katas.kit import wait_until
+from katas.kit import Docker, wait_until
 
-from .conftest import GUARD_S, KATA, Docker
+from .conftest import GUARD_S, KATA
 
 IGNORED = shutil.ignore_patterns("__pycache__", "mutate-results", ".pytest_cache")
 
@@ -31,17 +31,6 @@ def context() -> Iterator[Path]:
         copy = Path(folder) / "context"
         shutil.copytree(KATA, copy, ignore=IGNORED)
         yield copy
-
-
-def build(docker: Docker, context: Path, built_images: list[str]) -> tuple[str, str]:
-    """Build the context; the new tag and what the builder printed."""
-    tag = f"katas/greeter:test-{uuid.uuid4().hex[:10]}"
-    built_images.append(tag)
-    args = ("build", "--build-arg", f"BASE_IMAGE={docker.base_image}", "-t", tag, str(context))
-    done = docker(*args)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"docker build failed:\n{output}"
-    return tag, output
 
 
 def layers(docker: Docker, image: str) -> list[str]:
@@ -62,13 +51,11 @@ def install_cached(output: str) -> bool:
 
 
 @pytest.mark.task(5)
-def test_a_code_change_rebuilds_only_the_code_layer(
-    docker: Docker, context: Path, built_images: list[str]
-) -> None:
-    first, _ = build(docker, context, built_images)
+def test_a_code_change_rebuilds_only_the_code_layer(docker: Docker, context: Path) -> None:
+    first, _ = docker.build(context, "greeter")
     app = context / "app.py"
     app.write_text(app.read_text() + "\n# a code-only change\n")
-    second, output = build(docker, context, built_images)
+    second, output = docker.build(context, "greeter")
 
     assert install_cached(output), f"the dependency layer must come from the cache:\n{output}"
     before, after = layers(docker, first), layers(docker, second)
@@ -81,9 +68,9 @@ def test_a_code_change_rebuilds_only_the_code_layer(
 
 @pytest.mark.task(5)
 def test_the_container_is_healthy_non_root_read_only_and_stops_cleanly(
-    docker: Docker, context: Path, built_images: list[str]
+    docker: Docker, context: Path
 ) -> None:
-    image, _ = build(docker, context, built_images)
+    image, _ = docker.build(context, "greeter")
     name = f"katas-greeter-{uuid.uuid4().hex[:10]}"
     # The restrictions of the Kubernetes securityContext, as docker run options.
     docker.ok(

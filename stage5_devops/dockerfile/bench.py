@@ -13,16 +13,21 @@ Every image built is removed; the base image is KATAS_DOCKER_BASE_IMAGE or pytho
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from katas.kit import Ratio, program_path
+from katas.kit import Docker, Ratio, base_image, program_path
 
-from .conftest import BASE_IMAGE_VAR, DEFAULT_BASE_IMAGE, make_context
+from .conftest import make_context
+
+
+def timed_build(docker: Docker, context: Path, *options: str) -> tuple[str, float]:
+    """Build ``context``; the new tag and the seconds it took."""
+    start = time.perf_counter()
+    tag, _ = docker.build(context, "dockerfile-bench", *options)
+    return tag, time.perf_counter() - start
+
 
 SINGLE_STAGE = """\
 ARG BASE_IMAGE
@@ -36,43 +41,20 @@ CMD ["/opt/venv/bin/gunicorn", "-k", "uvicorn_worker.UvicornWorker", "app:app"]
 """
 
 
-class Builder:
-    def __init__(self, docker: str, base_image: str) -> None:
-        self.docker, self.base_image = docker, base_image
-        self.tags: list[str] = []
-
-    def build(self, context: Path, *options: str) -> tuple[str, float]:
-        """Build ``context``; the new tag and the seconds it took."""
-        tag = f"katas/dockerfile-bench:{uuid.uuid4().hex[:10]}"
-        self.tags.append(tag)
-        argv = [self.docker, "build", "--network", "host", "-t", tag, *options]
-        argv += ["--build-arg", f"BASE_IMAGE={self.base_image}", str(context)]
-        start = time.perf_counter()
-        subprocess.run(argv, capture_output=True, text=True, timeout=900, check=True)
-        return tag, time.perf_counter() - start
-
-    def size(self, tag: str) -> int:
-        argv = [self.docker, "image", "inspect", "-f", "{{.Size}}", tag]
-        return int(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
-
-    def remove_all(self) -> None:
-        subprocess.run([self.docker, "rmi", "--force", *self.tags], capture_output=True)
-
-
 def bench() -> list[Ratio]:
     docker = program_path("docker")
     if docker is None:
         print("dockerfile bench: docker not found (apt-get install docker.io); no rows")
         return []
-    builder = Builder(docker, os.environ.get(BASE_IMAGE_VAR) or DEFAULT_BASE_IMAGE)
+    builder = Docker(docker, base_image())
     try:
         with tempfile.TemporaryDirectory(prefix="katas-dockerfile-bench-") as folder:
             context = make_context(Path(folder))
-            multi, _ = builder.build(context)
+            multi, _ = timed_build(builder, context)
             single_file = context / "Dockerfile.single"
             single_file.write_text(SINGLE_STAGE)
             (context / ".dockerignore").unlink(missing_ok=True)  # the article had none
-            single, _ = builder.build(context, "-f", str(single_file))
+            single, _ = timed_build(builder, context, "-f", str(single_file))
             sizes = Ratio(
                 f"image size on {builder.base_image} (base included)",
                 "article-like single stage, no ignore file",
@@ -84,10 +66,10 @@ def bench() -> list[Ratio]:
             context = make_context(Path(folder) / "changed")
             app = context / "app.py"
             app.write_text(app.read_text() + "\n# a code-only change\n")
-            _, cached = builder.build(context)
-            _, uncached = builder.build(context, "--no-cache")
+            _, cached = timed_build(builder, context)
+            _, uncached = timed_build(builder, context, "--no-cache")
     finally:
-        builder.remove_all()
+        builder.remove_built()
     times = Ratio(
         "docker build after a code-only change, seconds",
         "dependency layer rebuilt (pip install again)",

@@ -19,9 +19,9 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from katas.kit import wait_until
+from katas.kit import Docker, wait_until
 
-from .conftest import GUARD_S, SECRET, Built, Docker
+from .conftest import GUARD_S, SECRET, Built
 from .test_lock import lock
 
 CONTEXT_BUDGET = 100_000  # bytes sent to the builder: the files it needs are about 20 kB
@@ -185,13 +185,13 @@ def test_no_secret_test_or_build_file_reaches_the_image(docker: Docker, image: B
 
 @pytest.mark.task(4)
 def test_a_code_only_change_reuses_the_dependency_layer(
-    docker: Docker, image: Built, built_images: list[str], workspace: Path
+    docker: Docker, image: Built, workspace: Path
 ) -> None:
     changed = workspace / "changed"
     shutil.copytree(image.context, changed)
     app = changed / "app.py"
     app.write_text(app.read_text() + "\n# a code-only change\n")
-    tag, log = docker.build(changed, built_images)
+    tag, log = docker.build(changed, "dockerfile-kata")
     assert install_cached(log), f"the dependency layer must come from the cache:\n{log}"
     before, after, base = (layers(docker, t) for t in (image.tag, tag, docker.base_image))
     assert before[-1] != after[-1], "the code changed, so the last layer must differ"
