@@ -61,6 +61,7 @@ class Limits:
     memory_bytes: int = 8 << 30  # address space of each process
     file_bytes: int = 256 << 20  # any one file written, output included
     processes: int = 256  # for the sandbox user
+    disk_bytes: int = 1 << 30  # a container's home and /tmp (each; memory, within memory_bytes)
 
 
 @dataclass(frozen=True)
@@ -211,12 +212,17 @@ def _container_command(
     for path in dict.fromkeys(p.resolve() for p in private):
         if not any(path.is_relative_to(p) for p in shared):
             mounts.append(f"--volume={path}:{path}:ro")
-    mounts.append(f"--volume={home}:{home}:rw")
+    # A FIFO can be written on a read-only mount; home and /tmp live in the container's memory,
+    # bounded, so a run cannot fill the host's disk.
+    channel = Path(command[command.index("katas.sandbox") + 1]).parent
+    mounts.append(f"--volume={channel}:{channel}:ro")
+    disk = f"rw,exec,size={limits.disk_bytes},mode=1777"
+    mounts += [f"--tmpfs={home}:{disk}", f"--tmpfs=/tmp:{disk}"]
     cpu = int(limits.wall_seconds) + 30
     docker = [
         cli, "run", "--rm", "--interactive", f"--name={name}",
         f"--user={SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop=ALL",
-        "--security-opt=no-new-privileges", "--read-only", "--tmpfs=/tmp:rw,mode=1777",
+        "--security-opt=no-new-privileges", "--read-only",
         f"--network={'host' if confine.network else 'none'}",
         f"--pids-limit={limits.processes}",
         f"--memory={limits.memory_bytes}", f"--memory-swap={limits.memory_bytes}",
@@ -228,7 +234,7 @@ def _container_command(
         f"a container of its own (uid {SANDBOX_UID}, no capabilities, own process table, "
         "read-only root)",
         "host files: system folders read-only, Python, the harness and the graded tree "
-        "read-only, a private home",
+        f"read-only; home and /tmp in memory, {limits.disk_bytes >> 30} GiB each",
         "network: the host's (for its services)" if confine.network else "no network at all",
         f"{limits.processes} processes, {limits.memory_bytes >> 30} GiB memory, "
         f"{limits.file_bytes >> 20} MiB per file",
@@ -360,8 +366,9 @@ def run_pytest(
     with tempfile.TemporaryDirectory(prefix="katas-run-") as scratch:
         home = Path(scratch) / "home"
         home.mkdir()
-        if cli is not None:  # a pipe cannot cross into a container; a FIFO in its home can
-            channel = str(home / ".channel")
+        if cli is not None:  # a pipe cannot cross into a container; a FIFO can
+            (Path(scratch) / "channel").mkdir(mode=0o755)
+            channel = str(Path(scratch) / "channel" / "results")
             os.mkfifo(channel, 0o600)
             read_end = os.open(channel, os.O_RDONLY | os.O_NONBLOCK)
             write_end = os.open(channel, os.O_WRONLY)  # ours: no end of file before the run's
@@ -389,10 +396,8 @@ def run_pytest(
             if cli is not None:
                 container = f"katas-sandbox-{secrets.token_hex(6)}"
                 if os.geteuid() == 0:
-                    os.chown(home, SANDBOX_UID, SANDBOX_UID)
                     os.chown(channel, SANDBOX_UID, SANDBOX_UID)
                 else:
-                    os.chmod(home, 0o777)
                     os.chmod(channel, 0o666)
                 env_file = Path(scratch) / "env"  # outside the container's mounts
                 env_file.write_text(
