@@ -166,10 +166,10 @@ def _environment() -> Environment:
 def safe_url(url: str) -> str:
     """``url`` if it is an absolute http(s) URL, else ValueError (no javascript:, data:...)."""
     # kata: begin parse the URL; accept only an http or https scheme with a host
-    parts = urlsplit(url.strip())
+    parts = urlsplit(url)
     if parts.scheme.lower() not in WEBSITE_SCHEMES or not parts.netloc:
         raise ValueError("website must be an absolute http:// or https:// URL")
-    return parts.geturl()
+    return url
     # kata: end
 
 
