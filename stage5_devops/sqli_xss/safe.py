@@ -141,11 +141,9 @@ def _environment() -> Environment:
     # kata: begin the four templates, every attribute quoted, in an autoescaping Environment
     templates = {
         "base.html": """<!doctype html>
-<html><head><title>Shop</title></head>
-<body>
-{% block body %}{% endblock %}
-<script nonce="{{ nonce }}">document.body.dataset.ready = "yes";</script>
-</body></html>""",
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body>
+{% block body %}{% endblock body %}
+<script nonce="{{ nonce }}">document.body.dataset.ready = "yes";</script></body></html>""",
         "search.html": """{% extends "base.html" %}
 {% block body %}<h1>Results for {{ term }}</h1>
 <ul>{% for product_name, product_price in products %}
