@@ -54,7 +54,7 @@ PRODUCTS = [
     Product(5, "50 Percent Poster", Decimal("12.00"), 3),
     Product(6, "USB_C Cable", Decimal("9.99"), 1),
     Product(7, "USB-C Hub", Decimal("35.00"), 1),
-    Product(8, "C:\\Temp Mug", Decimal("7.50"), 3),
+    Product(8, "C:\\Temp Mug", Decimal("12.00"), 3),  # the same price as the poster
     Product(9, "Prototype X", Decimal("999.00"), 2, published=False),  # the unreleased secret
 ]
 

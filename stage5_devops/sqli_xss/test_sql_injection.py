@@ -149,6 +149,21 @@ def test_sorting_by_an_allowed_column(
 
 
 @pytest.mark.task(3)
+def test_ties_are_broken_by_id_whatever_the_storage_order(conn: Conn) -> None:
+    # Twelve stickers at one price, stored in descending id order: without a tie-breaker,
+    # PostgreSQL's sort (not a stable one) hands them back in no particular order.
+    stickers = [(i, f"Sticker {i}") for i in range(120, 108, -1)]
+    for sticker_id, name in stickers:
+        conn.execute("INSERT INTO products VALUES (%s, %s, 1, 3)", (sticker_id, name))
+    by_id = [name for _, name in sorted(stickers)]
+    for direction in ("asc", "desc"):
+        found = safe.sorted_products(conn, "price", direction)
+        assert [name for name in found if name.startswith("Sticker")] == by_id, direction
+    poster, mug = "50 Percent Poster", "C:\\Temp Mug"  # 12.00 each
+    assert found.index(poster) < found.index(mug)
+
+
+@pytest.mark.task(3)
 @pytest.mark.parametrize("column", ["password_hash", "Name", "name ", "published", "1", ""])
 def test_sorting_by_anything_else_is_a_value_error_naming_the_choices(
     conn: Conn, column: str
