@@ -25,21 +25,7 @@ SORT_DIRECTIONS = ("asc", "desc")
 TABLES = ("categories", "products")
 
 # The rich text a comment may keep: what nh3 lets through, everything else is dropped.
-COMMENT_TAGS = {
-    "a",
-    "b",
-    "blockquote",
-    "br",
-    "code",
-    "em",
-    "i",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "strong",
-    "ul",
-}
+COMMENT_TAGS = set("a b blockquote br code em i li ol p pre strong ul".split())
 COMMENT_ATTRIBUTES = {"a": {"href", "title"}}
 COMMENT_URL_SCHEMES = {"http", "https", "mailto"}
 WEBSITE_SCHEMES = ("http", "https")
