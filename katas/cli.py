@@ -540,7 +540,15 @@ def doctor() -> None:
         if f.fix:
             out.print(Text(f"    fix: {f.fix}"), soft_wrap=True)
     bad = [f.topic for f in findings if f.ok is False]
-    out.print(f"needs attention: {', '.join(bad)}" if bad else "everything here can run")
+    pulls = [f.topic for f in findings if f.ok is None and f.detail.startswith("container ")]
+    if bad:
+        out.print(f"needs attention: {', '.join(bad)}")
+    elif pulls:
+        out.print(
+            f"everything here can run, once Docker can pull the images of: {', '.join(pulls)}"
+        )
+    else:
+        out.print("everything here can run")
 
 
 @app.command(cls=PlainCommand)

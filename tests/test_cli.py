@@ -228,3 +228,19 @@ def test_doctor_names_what_is_missing_and_the_fix(fake_repo: FakeRepo, monkeypat
     assert "pip install -e . --group stage1" in output
     assert "does not answer" in output and "needs attention:" in output
     assert "redis" in output.rsplit("needs attention:", 1)[1]
+
+
+def test_doctor_says_an_image_must_be_pulled_and_names_a_missing_program(
+    fake_repo: FakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_repo.add_kata(toml=KATA_TOML.replace("services = []", 'services = ["rabbitmq", "nginx"]'))
+    monkeypatch.delenv("KATAS_AMQP_URL", raising=False)
+    monkeypatch.setattr("katas.services.docker_available", lambda: True)
+    monkeypatch.setattr("katas.doctor._image_here", lambda image: False)
+    monkeypatch.setattr("katas.doctor.program_path", lambda name: None)
+    code, output = katas("doctor")
+    assert code == 0
+    assert "rabbitmq: container rabbitmq:3.13: not here yet, pulled on first use" in output
+    assert "docker pull rabbitmq:3.13 (needs a registry)" in output
+    assert "nginx: not installed" in output and "sudo apt-get install nginx" in output
+    assert "needs attention: nginx" in output
