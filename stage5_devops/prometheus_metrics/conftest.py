@@ -92,6 +92,14 @@ class Server:
         assert response.status_code == 200, response.text
         return parse_exposition(response.text)
 
+    def sample(self, name: str, **labels: str) -> float:
+        """One sample of a scrape; 0 for a series not created yet."""
+        return self.scrape().get(key(name, **labels), 0.0)
+
+    def served(self, route: str, status: int, method: str = "GET") -> float:
+        """How many requests the service has counted for a route and status, in one scrape."""
+        return self.sample("http_requests_total", method=method, route=route, status=str(status))
+
     def answers(self) -> bool:
         try:
             return self.get("/items/0").status_code == 200
