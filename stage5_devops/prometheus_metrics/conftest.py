@@ -177,7 +177,9 @@ def gunicorn_service(workers: int = 2) -> Iterator[Server]:
         _gunicorn(port, workers), name="gunicorn", env={"PYTHONPATH": str(ROOT)}, cwd=ROOT
     ) as process:
         server = Server(port, process)
-        wait_until(lambda: _booted(process, workers), "both workers to boot", process, START_TIMEOUT_S)
+        wait_until(
+            lambda: _booted(process, workers), "both workers to boot", process, START_TIMEOUT_S
+        )
         wait_until(server.answers, "the service to answer", process, START_TIMEOUT_S)
         yield server
 

@@ -26,7 +26,7 @@ def on_starting(server: Any) -> None:
 
 # kata: begin when a worker exits, tell prometheus_client so its live gauges stop counting
 def child_exit(server: Any, worker: Any) -> None:
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 # kata: end

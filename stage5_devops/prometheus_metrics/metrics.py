@@ -98,7 +98,7 @@ def exposition() -> tuple[bytes, str]:
     # kata: begin under gunicorn (PROMETHEUS_MULTIPROC_DIR set) collect every worker's files into a fresh registry; else the default registry
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
     # kata: end

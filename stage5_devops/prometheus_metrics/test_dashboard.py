@@ -46,11 +46,13 @@ def traffic(service: Server, prometheus: Prometheus) -> Prometheus:
         assert service.get(f"/items/{n}").status_code == 200
         assert service.get(f"/items/{2000 + n}").status_code == 404
     fan_out(service, "/slow", 1, ms=300)
-    prometheus.wait_for('count(sum by (le) (http_request_duration_seconds_bucket{route="/slow"}))', 12)
+    prometheus.wait_for(
+        'count(sum by (le) (http_request_duration_seconds_bucket{route="/slow"}))', 12
+    )
     fan_out(service, "/slow", 30, ms=30)
     fan_out(service, "/slow", 10, ms=300)
     prometheus.wait_for(BOOM, service.served("/boom", 500))
-    prometheus.wait_for('sum(http_requests_in_flight)', 0)
+    prometheus.wait_for("sum(http_requests_in_flight)", 0)
     # The last /slow requests were answered before the last /boom: scraped too.
     return prometheus
 
@@ -72,13 +74,18 @@ def test_the_dashboard_is_provisionable_json(tmp_path: Path) -> None:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= board.GRID_WIDTH
-        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
-                for y in range(grid["y"], grid["y"] + grid["h"])}
+        area = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
         assert not cells & area, f"panel {panel['title']!r} overlaps another"
         cells |= area
         refs = [target["refId"] for target in panel["targets"]]
         assert refs and len(refs) == len(set(refs))
-        assert all(isinstance(target["expr"], str) and target["expr"] for target in panel["targets"])
+        assert all(
+            isinstance(target["expr"], str) and target["expr"] for target in panel["targets"]
+        )
 
 
 @pytest.mark.task(3)

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from .conftest import ITEMS, Server, in_background, key, parse_exposition, wait_until
+from katas.kit import wait_until
+
+from .conftest import ITEMS, Server, in_background, key, parse_exposition
 
 REQUESTS = "http_requests_total"
 IN_FLIGHT = key("http_requests_in_flight")
@@ -80,16 +82,15 @@ def test_both_workers_add_up_in_one_scrape(service: Server) -> None:
 
 @pytest.mark.task(2)
 def test_in_flight_is_one_series_summed_over_live_workers(service: Server) -> None:
-    with one_worker_blocked(service) as busy:
-        with service.streams(3) as pids:
-            # One request on the blocked worker, three on the other: one series, their sum.
-            in_flight = [
-                (name, labels)
-                for (name, labels) in service.scrape()
-                if name == "http_requests_in_flight"
-            ]
-            assert in_flight == [IN_FLIGHT]
-            wait_for_in_flight(service, 4)
+    with one_worker_blocked(service) as busy, service.streams(3) as pids:
+        # One request on the blocked worker, three on the other: one series, their sum.
+        in_flight = [
+            (name, labels)
+            for (name, labels) in service.scrape()
+            if name == "http_requests_in_flight"
+        ]
+        assert in_flight == [IN_FLIGHT]
+        wait_for_in_flight(service, 4)
     assert len({*pids, busy[0].json()["pid"]}) == 2
     wait_for_in_flight(service, 0)
 

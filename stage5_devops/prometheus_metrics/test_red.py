@@ -8,7 +8,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from .conftest import ITEMS, Server, in_background, local_series, local_value, wait_until
+from katas.kit import wait_until
+
+from .conftest import ITEMS, Server, in_background, local_series, local_value
 from .metrics import LATENCY_BUCKETS, UNMATCHED_ROUTE
 
 REQUESTS = "http_requests_total"
@@ -74,9 +76,9 @@ def test_an_exception_is_counted_as_a_500(local: Server) -> None:
     timed = local_value("http_request_duration_seconds_count", method="GET", route="/boom")
     assert local.get("/boom").status_code == 500
     assert counted("GET", "/boom", 500) == before + 1
-    assert local_value(
-        "http_request_duration_seconds_count", method="GET", route="/boom"
-    ) == timed + 1
+    assert (
+        local_value("http_request_duration_seconds_count", method="GET", route="/boom") == timed + 1
+    )
     assert local_value(IN_FLIGHT) == 0
 
 
@@ -110,6 +112,7 @@ def test_in_flight_gauge_follows_open_requests(local: Server) -> None:
 @pytest.mark.task(1)
 def test_in_flight_counts_concurrent_slow_requests(local: Server) -> None:
     before = counted("GET", "/slow", 200)
+
     def call() -> httpx.Response:
         return local.get("/slow", params={"ms": 800})
 

@@ -16,7 +16,9 @@ SLOW_COUNT = 'sum(http_request_duration_seconds_count{route="/slow"})'
 def fan_out(server: Server, path: str, count: int, **params: int) -> None:
     """``count`` concurrent GETs; each must succeed."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: server.get(path, params=params).status_code, range(count)))
+        statuses = list(
+            pool.map(lambda _: server.get(path, params=params).status_code, range(count))
+        )
     assert set(statuses) == {200}, statuses
 
 
