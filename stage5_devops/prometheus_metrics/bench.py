@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Message
 
 from katas.kit import Ratio, best_time, request_rate, serve_asgi
 
@@ -51,10 +52,10 @@ def _in_process_seconds(asgi: FastAPI) -> float:
         "server": ("127.0.0.1", 80),
     }
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         return None
 
     async def run() -> None:

@@ -69,6 +69,23 @@ def local_series(name: str) -> list[dict[str, str]]:
     ]
 
 
+def settles_at(read: Callable[[], float | None], expected: float, what: str) -> None:
+    """Assert that ``read()`` reaches ``expected`` (and name the last value if it does not).
+
+    A server records a request in the middleware's ``finally``, just after the response's last
+    bytes left: the client can be a moment ahead of it, so a check waits briefly."""
+    seen: list[float | None] = []
+
+    def reached() -> bool:
+        seen.append(read())
+        return seen[-1] == expected
+
+    try:
+        wait_until(reached, f"{what} == {expected:g}", timeout=10)
+    except AssertionError:
+        raise AssertionError(f"{what}: expected {expected:g}, got {seen[-1]}") from None
+
+
 @dataclass
 class Server:
     """An HTTP server of the app, on 127.0.0.1; every request on a fresh connection, so a

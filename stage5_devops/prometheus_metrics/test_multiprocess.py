@@ -6,13 +6,14 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from katas.kit import wait_until
 
-from .conftest import ITEMS, Server, in_background, key, parse_exposition
+from .conftest import ITEMS, Server, in_background, key, parse_exposition, settles_at
 
 REQUESTS = "http_requests_total"
 IN_FLIGHT = key("http_requests_in_flight")
@@ -32,12 +33,21 @@ def wait_for_in_flight(server: Server, expected: float) -> None:
     )
 
 
+@dataclass
+class Blocked:
+    """The /busy request's response (once the block ends) and how many were sent."""
+
+    response: list[httpx.Response] = field(default_factory=list)
+    sent: int = 0
+
+
 @contextlib.contextmanager
-def one_worker_blocked(server: Server) -> Iterator[list[httpx.Response]]:
+def one_worker_blocked(server: Server) -> Iterator[Blocked]:
     """A /busy request blocks one worker's event loop during the block: from the moment it is
-    seen in flight, only the other worker accepts new connections. The /busy response is in
-    the list afterwards."""
+    seen in flight, only the other worker accepts new connections."""
+    blocked = Blocked()
     for _ in range(3):
+        blocked.sent += 1
         with in_background(lambda: server.get("/busy", params={"ms": BUSY_MS})) as busy:
             # A scrape that its worker took just before blocking is answered afterwards: 0
             # again. Then try once more.
@@ -48,7 +58,8 @@ def one_worker_blocked(server: Server) -> Iterator[list[httpx.Response]]:
                 timeout=20,
             )
             if not busy:
-                yield busy
+                blocked.response = busy
+                yield blocked
                 return
     raise AssertionError("never saw the /busy request in flight")
 
@@ -69,20 +80,22 @@ def test_both_workers_add_up_in_one_scrape(service: Server) -> None:
     before = service.scrape()
     # While one worker is blocked, the other accepts every new connection: the /busy request
     # and (at least) the first of the 40 are served by different processes.
-    with one_worker_blocked(service) as busy:
+    with one_worker_blocked(service) as blocked:
         pids = {service.get(f"/items/{n}").json()["pid"] for n in range(40)}
-    [blocked] = busy
-    assert blocked.status_code == 200
-    assert len(pids | {blocked.json()["pid"]}) == 2
+    [busy] = blocked.response
+    assert busy.status_code == 200
+    assert len(pids | {busy.json()["pid"]}) == 2
+    expected = requests_of(before, ITEMS) + 40
+    settles_at(lambda: requests_of(service.scrape(), ITEMS), expected, "/items counted")
     after = service.scrape()
-    assert requests_of(after, ITEMS) == requests_of(before, ITEMS) + 40
-    assert requests_of(after, "/busy") == requests_of(before, "/busy") + 1
+    assert requests_of(after, ITEMS) == expected
+    assert requests_of(after, "/busy") == requests_of(before, "/busy") + blocked.sent
     assert after[IN_FLIGHT] == 0
 
 
 @pytest.mark.task(2)
 def test_in_flight_is_one_series_summed_over_live_workers(service: Server) -> None:
-    with one_worker_blocked(service) as busy, service.streams(3) as pids:
+    with one_worker_blocked(service) as blocked, service.streams(3) as pids:
         # One request on the blocked worker, three on the other: one series, their sum.
         in_flight = [
             (name, labels)
@@ -91,7 +104,7 @@ def test_in_flight_is_one_series_summed_over_live_workers(service: Server) -> No
         ]
         assert in_flight == [IN_FLIGHT]
         wait_for_in_flight(service, 4)
-    assert len({*pids, busy[0].json()["pid"]}) == 2
+    assert len({*pids, blocked.response[0].json()["pid"]}) == 2
     wait_for_in_flight(service, 0)
 
 
