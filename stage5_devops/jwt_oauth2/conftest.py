@@ -3,6 +3,7 @@ byte-level helpers the attacks use to forge tokens by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -131,6 +132,12 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url, decode_responses=True)
     yield client
     await client.aclose()
+
+
+async def warm_pool(redis: Redis, connections: int) -> None:
+    """Open the connections first: then concurrent callers send their commands in the same
+    event-loop turn, and a read-then-write race happens every run instead of now and then."""
+    await asyncio.gather(*(redis.ping() for _ in range(connections)))
 
 
 @pytest.fixture(scope="session")

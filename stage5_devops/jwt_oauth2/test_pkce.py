@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from . import pkce
-from .conftest import ADA_PASSWORD, CLIENT_ID, REDIRECT_URI, FakeClock, bearer
+from .conftest import ADA_PASSWORD, CLIENT_ID, REDIRECT_URI, FakeClock, bearer, warm_pool
 from .pkce import AuthorizationCodes, InvalidGrant, InvalidRequest, s256_challenge
 
 # RFC 7636 Appendix B: the example verifier and its S256 challenge.
@@ -156,6 +156,7 @@ async def test_create_refuses_plain_and_malformed_challenges(
 @pytest.mark.task(7)
 async def test_concurrent_redemptions_give_exactly_one_success(codes: AuthorizationCodes) -> None:
     code = await new_code(codes)
+    await warm_pool(codes.redis, 10)
     results = await asyncio.gather(
         *(redeem(codes, code) for _ in range(10)), return_exceptions=True
     )

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from .conftest import ADA_PASSWORD, bearer, login
+from .conftest import ADA_PASSWORD, bearer, login, warm_pool
 from .refresh import RefreshRefused, RefreshTokens, Rotated
 
 TTL = 3600
@@ -67,6 +67,7 @@ async def test_concurrent_refreshes_with_one_token_give_exactly_one_success(
     store: RefreshTokens,
 ) -> None:
     token = await store.issue("ada")
+    await warm_pool(store.redis, 10)
     results = await asyncio.gather(
         *(store.rotate(token) for _ in range(10)), return_exceptions=True
     )
@@ -82,9 +83,11 @@ async def test_everything_expires_and_no_raw_token_is_stored(
     store: RefreshTokens, redis: Redis
 ) -> None:
     token = await store.issue("ada")
-    newer = (await store.rotate(token)).token
-    family = await redis.hget(store.token_key(newer), "family")
+    family = await redis.hget(store.token_key(token), "family")
     assert isinstance(family, str)
+    await redis.expire(store.family_key(family), 5)  # as if the family were nearly expired
+    newer = (await store.rotate(token)).token
+    assert await redis.ttl(store.family_key(family)) > 5, "each rotation renews the family's TTL"
     assert await redis.hgetall(store.token_key(token)) == {
         "subject": "ada",
         "family": family,
