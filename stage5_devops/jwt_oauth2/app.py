@@ -175,12 +175,11 @@ def create_app(server: AuthServer) -> FastAPI:
                 return oauth_error("invalid_grant", f"refresh token {exc.reason}")
             return await token_pair(server, rotated.subject, rotated.token)
         if grant_type == "authorization_code":
-            if None in (code, redirect_uri, client_id, code_verifier):
+            if not (code and redirect_uri and client_id and code_verifier):
                 return oauth_error(
                     "invalid_request",
                     "code, redirect_uri, client_id and code_verifier are required",
                 )
-            assert code and redirect_uri and client_id and code_verifier
             try:
                 subject = await codes.redeem(
                     code, client_id=client_id, redirect_uri=redirect_uri, verifier=code_verifier

@@ -137,3 +137,33 @@ async def test_a_failed_login_does_not_say_which_part_was_wrong(
         400,
         {"error": "invalid_grant", "error_description": "wrong username or password"},
     )
+
+
+@pytest.mark.task(6)
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"grant_type": "client_credentials"},
+        {"grant_type": "password", "username": "ada"},
+        {"grant_type": "refresh_token"},
+        {"grant_type": "refresh_token", "refresh_token": ""},
+        {"grant_type": "refresh_token", "refresh_token": "\u00e9\x00" * 100},
+        {"grant_type": "authorization_code", "code": "", "redirect_uri": "", "client_id": ""},
+        {"grant_type": "authorization_code", "code": "x", "redirect_uri": "y", "client_id": "z",
+         "code_verifier": "v" * 43},
+    ],
+    ids=["empty", "unsupported", "no-password", "no-token", "empty-token", "odd-token",
+         "empty-code", "unknown-code"],
+)  # fmt: skip
+async def test_junk_at_the_token_endpoint_is_a_400_not_a_500(
+    client: httpx.AsyncClient, form: dict[str, str]
+) -> None:
+    await login(client)
+    response = await client.post("/token", data=form)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] in {
+        "invalid_request",
+        "invalid_grant",
+        "unsupported_grant_type",
+    }
