@@ -62,6 +62,7 @@ def test_the_s256_challenge_matches_rfc_7636() -> None:
 @pytest.mark.task(7)
 async def test_the_right_verifier_redeems_the_code_once(codes: AuthorizationCodes) -> None:
     code = await new_code(codes)
+    assert len(code) >= 43, "256 random bits: 43+ base64url characters"
     assert await redeem(codes, code) == "ada"
     assert await refusal(codes, code) == pkce.UNKNOWN_CODE, "a code is good for one use"
 

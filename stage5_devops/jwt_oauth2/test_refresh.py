@@ -30,6 +30,7 @@ async def test_each_refresh_returns_a_new_token_and_spends_the_old(store: Refres
     first = await store.issue("ada")
     second = await store.rotate(first)
     assert second.subject == "ada" and second.token != first
+    assert min(len(first), len(second.token)) >= 43, "256 random bits: 43+ base64url characters"
     third = await store.rotate(second.token)
     assert third.subject == "ada" and third.token not in {first, second.token}
     assert await reason(store, "never-issued") == "unknown"
