@@ -27,13 +27,13 @@ def test_the_header_names_rs256_and_the_signing_kid(clock: FakeClock) -> None:
 def test_the_claims_are_exactly_the_required_ones_from_the_injected_clock(
     ring: KeyRing, clock: FakeClock
 ) -> None:
-    clock.advance(0.75)  # iat, nbf and exp are whole seconds (NumericDate): the fraction goes
+    clock.advance(1001.75)  # iat, nbf and exp are whole seconds (NumericDate): the fraction goes
     token = issue(ring, clock, subject="grace", ttl=120)
     # The real public key checks the signature; PyJWT's own time checks would use the real clock.
     options: Any = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
     public_key = rsa_key(1).public_key()
     claims = jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE, options=options)
-    start = int(START)
+    start = int(START) + 1001
     jti = claims.pop("jti")
     assert claims == {
         "iss": ISSUER,

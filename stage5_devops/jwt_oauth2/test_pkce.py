@@ -115,21 +115,25 @@ async def test_a_verifier_outside_43_to_128_characters_is_refused(
 
 @pytest.mark.task(7)
 async def test_the_code_is_bound_to_its_client_and_redirect_uri(codes: AuthorizationCodes) -> None:
-    first, second = await new_code(codes), await new_code(codes)
-    assert await refusal(codes, first, client_id="other-app") == pkce.CLIENT_MISMATCH
-    other_uri = "https://app.example/callback/../evil"
-    assert await refusal(codes, second, redirect_uri=other_uri) == pkce.REDIRECT_MISMATCH
+    for client_id in ("other-app", "zz-app"):
+        code = await new_code(codes)
+        assert await refusal(codes, code, client_id=client_id) == pkce.CLIENT_MISMATCH
+    for other_uri in ("https://app.example/callback/../evil", "https://app.example/a"):
+        code = await new_code(codes)
+        assert await refusal(codes, code, redirect_uri=other_uri) == pkce.REDIRECT_MISMATCH
 
 
 @pytest.mark.task(7)
 async def test_a_code_lives_exactly_ttl_seconds(
     codes: AuthorizationCodes, clock: FakeClock
 ) -> None:
-    early, late = await new_code(codes), await new_code(codes)
+    early, late, later = await new_code(codes), await new_code(codes), await new_code(codes)
     clock.advance(TTL - 0.5)
     assert await redeem(codes, early) == "ada"
     clock.advance(0.5)
     assert await refusal(codes, late) == pkce.CODE_EXPIRED
+    clock.advance(1)
+    assert await refusal(codes, later) == pkce.CODE_EXPIRED
 
 
 @pytest.mark.task(7)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from . import tokens
 from .conftest import (
@@ -117,6 +119,20 @@ def test_a_kid_that_is_not_a_string_is_malformed_not_a_crash(clock: FakeClock, k
 )
 def test_garbage_is_malformed_not_a_crash(clock: FakeClock, token: str) -> None:
     assert refused(token, clock) == tokens.MALFORMED
+
+
+@pytest.mark.task(3)
+def test_only_the_injected_clock_counts() -> None:
+    """A clock set in 2040: PyJWT's own checks would call these claims "not yet valid"."""
+    future = FakeClock(2_200_000_000)
+    assert verify(rs256(good_claims(future), rsa_key(1), "k1"), future)["sub"] == "ada"
+
+
+@pytest.mark.task(3)
+def test_a_signed_payload_that_is_not_json_is_malformed(clock: FakeClock) -> None:
+    signing_input = f"{segment({'alg': 'RS256', 'kid': 'k1'})}.{b64url(b'not json')}"
+    signature = rsa_key(1).sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    assert refused(f"{signing_input}.{b64url(signature)}", clock) == tokens.MALFORMED
 
 
 @pytest.mark.task(3)
